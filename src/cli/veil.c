@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `veil`: dispatches to subcommands; each prints its own errors and returns an exit code. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "command.h"
+
+static const struct veil_command commands[] = {
+    { "version", "print the version", veil_cmd_version },
+};
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: veil COMMAND [OPTIONS]\n\ncommands:\n");
+    for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv) {
+    veil_log_setup_from_env("veil");
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    veil_log_error("unknown command '%s' (see 'veil --help')", argv[1]);
+    return 2;
+}
