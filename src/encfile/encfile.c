@@ -124,6 +124,7 @@ int veil_encfile_open(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_
     if (!disk_path) return veil_err(-EINVAL, "no path given");
     if ((flags & VEIL_ENCFILE_CREATE) && !(flags & VEIL_ENCFILE_WRITE))
         return veil_err(-EINVAL, "VEIL_ENCFILE_CREATE needs VEIL_ENCFILE_WRITE");
+    if (flags & ~(unsigned)(VEIL_ENCFILE_WRITE | VEIL_ENCFILE_CREATE)) return veil_err(-EINVAL, "unknown open flags");
     int fd = open(disk_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         int r = -errno;
