@@ -354,3 +354,14 @@ int veil_tcb_mask_parse(const char *list, uint32_t *ret) {
     *ret = mask;
     return 0;
 }
+
+int veil_hw_check_report_data(const struct veil_hw_options *opts, const uint8_t report_data[64], const char *what) {
+    if (!opts || !opts->report_data) return 0;
+    if (opts->report_data_size == 0 || opts->report_data_size > 64)
+        return veil_err(-EINVAL, "expected report data must be 1 to 64 bytes");
+    if (memcmp(opts->report_data, report_data, opts->report_data_size) == 0) return 0;
+    char want[129], got[129];
+    veil_hex_encode(opts->report_data, opts->report_data_size, want);
+    veil_hex_encode(report_data, opts->report_data_size, got);
+    return veil_err(-EACCES, "%s: report data mismatch: expected %s, got %s", what, want, got);
+}

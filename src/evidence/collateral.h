@@ -70,6 +70,11 @@ int veil_collateral_load_file(struct veil_collateral *c, const char *path) _warn
  * allow_incomplete_collateral  accept a DCAP quote whose QE identity or CRLs are missing
  *                from the collateral (recorded in details.collateral_missing); for
  *                vectors whose published collateral is incomplete, never for production
+ * report_data    when set, the evidence's report data must begin with these
+ *                report_data_size bytes (a nonce or key digest the caller expects);
+ *                -EACCES naming both values otherwise
+ * extra_intel_roots  roots trusted besides the pinned Intel SGX Root CA (tests that
+ *                build their own hierarchy; a private PCCS mirror never needs this)
  */
 struct veil_hw_options {
     time_t now;
@@ -77,7 +82,14 @@ struct veil_hw_options {
     const char *const *allowed_advisories;
     bool allow_debug;
     bool allow_incomplete_collateral;
+    const uint8_t *report_data;
+    size_t report_data_size;
+    X509 *const *extra_intel_roots;
+    size_t extra_intel_roots_count;
 };
+
+/* The report_data check described above; `what` names the evidence. */
+int veil_hw_check_report_data(const struct veil_hw_options *opts, const uint8_t report_data[64], const char *what) _warn_unused_;
 
 /* The mask used when accepted_tcb is 0. */
 #define VEIL_TCB_ACCEPT_DEFAULT (1u << 1) /* VEIL_TCB_UP_TO_DATE */

@@ -20,12 +20,15 @@ void veil_dcap_verified_done(struct veil_dcap_verified *v) {
     v->details = NULL;
 }
 
-static bool is_pinned_root(X509 *cert) {
+static bool is_pinned_root(X509 *cert, const struct veil_hw_options *opts) {
     uint8_t digest[32];
     char hex[65];
     if (veil_cert_sha256(cert, digest) < 0) return false;
     veil_hex_encode(digest, 32, hex);
-    return strcmp(hex, VEIL_INTEL_SGX_ROOT_CA_SHA256) == 0;
+    if (strcmp(hex, VEIL_INTEL_SGX_ROOT_CA_SHA256) == 0) return true;
+    for (size_t i = 0; opts && i < opts->extra_intel_roots_count; i++)
+        if (X509_cmp(cert, opts->extra_intel_roots[i]) == 0) return true;
+    return false;
 }
 
 static X509 *find_issuer2(STACK_OF(X509) *a, STACK_OF(X509) *b, X509 *child) {
@@ -38,7 +41,7 @@ static X509 *find_issuer2(STACK_OF(X509) *a, STACK_OF(X509) *b, X509 *child) {
  * *ret_issuer is leaf's direct issuer.
  */
 static int chain_to_root(X509 *leaf, const char *leaf_what, STACK_OF(X509) *pool_a, STACK_OF(X509) *pool_b, time_t now,
-                         X509 **ret_issuer) {
+                         const struct veil_hw_options *opts, X509 **ret_issuer) {
     X509 *cert = leaf;
     char what[128], cn[128], issuer_cn[128] = "?";
     snprintf(what, sizeof(what), "%s", leaf_what);
@@ -56,7 +59,7 @@ static int chain_to_root(X509 *leaf, const char *leaf_what, STACK_OF(X509) *pool
                 r = veil_cert_check_issued(issuer, issuer, now, cn, "self-signed root");
                 if (r < 0) return r;
             }
-            if (!is_pinned_root(issuer)) {
+            if (!is_pinned_root(issuer, opts)) {
                 uint8_t d[32];
                 char hex[65] = "?";
                 if (veil_cert_sha256(issuer, d) == 0) veil_hex_encode(d, 32, hex);
@@ -71,11 +74,11 @@ static int chain_to_root(X509 *leaf, const char *leaf_what, STACK_OF(X509) *pool
     return veil_err(-EACCES, "%s chain is longer than 4 certificates", leaf_what);
 }
 
-static X509 *find_root(STACK_OF(X509) *a, STACK_OF(X509) *b) {
+static X509 *find_root(STACK_OF(X509) *a, STACK_OF(X509) *b, const struct veil_hw_options *opts) {
     for (int k = 0; k < 2; k++) {
         STACK_OF(X509) *s = k ? b : a;
         for (int i = 0; s && i < sk_X509_num(s); i++)
-            if (is_pinned_root(sk_X509_value(s, i))) return sk_X509_value(s, i);
+            if (is_pinned_root(sk_X509_value(s, i), opts)) return sk_X509_value(s, i);
     }
     return NULL;
 }
@@ -126,7 +129,7 @@ static int verify_signed_json(const struct veil_collateral *coll, const struct v
     char signer_what[160];
     snprintf(signer_what, sizeof(signer_what), "%s signing", what);
     X509 *issuer = NULL;
-    int r = chain_to_root(signer, signer_what, NULL, coll->certs, now, &issuer);
+    int r = chain_to_root(signer, signer_what, NULL, coll->certs, now, opts, &issuer);
     if (r < 0) return r;
     if (issuer && X509_NAME_cmp(X509_get_subject_name(issuer), X509_get_subject_name(signer)) != 0) {
         r = check_revocation(coll, opts, details, issuer, signer, signer_what, "root_ca_crl", now);
@@ -253,7 +256,7 @@ int veil_dcap_verify_quote(const uint8_t *data, size_t size, bool tdx, const str
     r = veil_certs_parse(q->pck_chain, q->pck_chain_size, chain);
     if (r < 0) return veil_err(-EBADMSG, "DCAP quote: PCK certificate chain: %s", veil_err_msg());
     X509 *pck = sk_X509_value(chain, 0), *pck_ca = NULL;
-    r = chain_to_root(pck, "PCK", chain, coll->certs, now, &pck_ca);
+    r = chain_to_root(pck, "PCK", chain, coll->certs, now, opts, &pck_ca);
     if (r < 0) return r;
     EVP_PKEY *pck_key = X509_get0_pubkey(pck);
     if (!pck_key || veil_ecdsa_verify_raw(pck_key, VEIL_HASH_SHA256, q->qe_report_raw, VEIL_SGX_REPORT_BODY_SIZE,
@@ -269,7 +272,7 @@ int veil_dcap_verify_quote(const uint8_t *data, size_t size, bool tdx, const str
     /* 5. revocation of the PCK and of its CA */
     r = check_revocation(coll, opts, details, pck_ca, pck, "PCK", "pck_crl", now);
     if (r < 0) return r;
-    X509 *root = find_root(chain, coll->certs);
+    X509 *root = find_root(chain, coll->certs, opts);
     if (root && pck_ca != root) {
         r = check_revocation(coll, opts, details, root, pck_ca, "PCK CA", "root_ca_crl", now);
         if (r < 0) return r;

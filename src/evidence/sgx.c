@@ -21,7 +21,8 @@ int veil_sgx_verify(const uint8_t *quote, size_t size, const struct veil_collate
     if (r < 0) return r;
     const struct veil_sgx_report_body *e = &v.quote.enclave;
     bool debug = e->attributes[0] & VEIL_SGX_FLAG_DEBUG;
-    r = veil_dcap_check_policy(&v, opts);
+    r = veil_hw_check_report_data(opts, e->report_data, "SGX quote");
+    if (r >= 0) r = veil_dcap_check_policy(&v, opts);
     if (r >= 0 && debug && !(opts && opts->allow_debug))
         r = veil_err(-EPERM, "enclave is a debug enclave (ATTRIBUTES.DEBUG set) and debug TEEs are not allowed");
     _cleanup_(veil_claims_freep) struct veil_claims *c = NULL;

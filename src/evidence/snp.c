@@ -348,5 +348,7 @@ int veil_snp_verify(const uint8_t *report, size_t size, const struct veil_collat
     if (k < 0) return k;
     if ((v.report.policy & VEIL_SNP_POLICY_DEBUG) && !(opts && opts->allow_debug))
         return veil_err(-EPERM, "SNP report: guest POLICY.DEBUG (bit 19) is set and debug guests are not allowed");
+    k = veil_hw_check_report_data(opts, v.report.report_data, "SNP report");
+    if (k < 0) return k;
     return veil_snp_claims(&v, ret);
 }

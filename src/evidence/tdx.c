@@ -27,7 +27,8 @@ int veil_tdx_verify(const uint8_t *quote, size_t size, const struct veil_collate
     if (r < 0) return r;
     const struct veil_tdx_report_body *td = &v.quote.td;
     bool debug = td->td_attributes[0] & VEIL_TDX_ATTR_DEBUG;
-    r = veil_dcap_check_policy(&v, opts);
+    r = veil_hw_check_report_data(opts, td->report_data, "TDX quote");
+    if (r >= 0) r = veil_dcap_check_policy(&v, opts);
     if (r >= 0 && debug && !(opts && opts->allow_debug))
         r = veil_err(-EPERM, "TD is a debug TD (TDATTRIBUTES.DEBUG set) and debug TEEs are not allowed");
     _cleanup_(veil_claims_freep) struct veil_claims *c = NULL;

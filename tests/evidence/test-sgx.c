@@ -55,7 +55,7 @@ _unused_ static void hex_equal(const uint8_t *data, size_t size, const char *hex
 }
 
 /* Expect refusal with err and a detail containing `needle`. */
-_unused_ static void refused(int r, int err, const char *needle) {
+static void refused(int r, int err, const char *needle) {
     if (r != err || !strstr(veil_err_msg(), needle))
         fail_msg("expected %d with '%s', got %d: %s", err, needle, r, veil_err_msg());
 }
@@ -95,9 +95,89 @@ static void test_phala_v3(void **state) {
     assert_int_equal(json_array_size(json_object_get(c->details, "advisory_ids")), 2);
 }
 
+static struct veil_hw_options lenient(void) {
+    static const char *const any[] = { "*", NULL };
+    return (struct veil_hw_options){ .now = at(SGX_TIME), .accepted_tcb = ~0u, .allowed_advisories = any };
+}
+
+static void test_tampered(void **state) {
+    (void)state;
+    size_t size;
+    _cleanup_free_ uint8_t *quote = load(SGX_QUOTE, &size);
+    _cleanup_(veil_collateral_freep) struct veil_collateral *coll = collateral(SGX_COLLATERAL, NULL);
+    struct veil_hw_options opts = lenient();
+    struct veil_claims *c = NULL;
+    /* v3: header 48, report body 384, u32 length, signature 64, key 64, QE report 384, QE sig 64, auth */
+    static const struct {
+        size_t offset;
+        const char *needle;
+    } cases[] = {
+        { 48 + 64, "quote signature" },               /* MRENCLAVE */
+        { 48 + 176, "quote signature" },              /* ISVPRODID..: MRSIGNER region */
+        { 48 + 320, "quote signature" },              /* REPORTDATA */
+        { 436 + 7, "quote signature" },               /* signature r */
+        { 436 + 64 + 5, "attestation key" },          /* attestation key */
+        { 436 + 128 + 64, "QE report signature" },    /* QE MRENCLAVE */
+        { 436 + 128 + 384 + 9, "QE report signature" },
+        { 436 + 128 + 384 + 64 + 2 + 3, "does not bind" }, /* QE auth data */
+    };
+    for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+        quote[cases[i].offset] ^= 0x10;
+        refused(veil_sgx_verify(quote, size, coll, &opts, &c), -EACCES, cases[i].needle);
+        quote[cases[i].offset] ^= 0x10;
+    }
+    assert_int_equal(veil_sgx_verify(quote, size, coll, &opts, &c), 0);
+    veil_claims_free(c);
+}
+
+static void test_truncated(void **state) {
+    (void)state;
+    size_t size;
+    _cleanup_free_ uint8_t *quote = load(SGX_QUOTE, &size);
+    _cleanup_(veil_collateral_freep) struct veil_collateral *coll = collateral(SGX_COLLATERAL, NULL);
+    struct veil_hw_options opts = lenient();
+    for (size_t n = 0; n < size; n++) {
+        _cleanup_free_ uint8_t *copy = malloc(n ? n : 1);
+        memcpy(copy, quote, n);
+        struct veil_claims *c = NULL;
+        int r = veil_sgx_verify(copy, n, coll, &opts, &c);
+        if (r != -EBADMSG) fail_msg("truncated to %zu: %d %s", n, r, veil_err_msg());
+    }
+}
+
+static void test_wrong_collateral(void **state) {
+    (void)state;
+    size_t size;
+    _cleanup_free_ uint8_t *quote = load(SGX_QUOTE, &size);
+    struct veil_hw_options opts = lenient();
+    struct veil_claims *c = NULL;
+    /* TDX collateral cannot judge an SGX platform (and its CRL is the Platform CA's, not the Processor CA's) */
+    _cleanup_(veil_collateral_freep) struct veil_collateral *tdx = collateral("tdx/phala_tdx_quote_collateral.json", NULL);
+    refused(veil_sgx_verify(quote, size, tdx, &opts, &c), -EACCES, "no CRL issued by 'Intel SGX PCK Processor CA'");
+    opts.allow_incomplete_collateral = true;
+    refused(veil_sgx_verify(quote, size, tdx, &opts, &c), -EACCES, "no SGX TCB info for FMSPC 00a067110000");
+    /* a TDX quote is not an SGX quote */
+    size_t tdx_size;
+    _cleanup_free_ uint8_t *tdx_quote = load("tdx/phala_tdx_quote.dat", &tdx_size);
+    _cleanup_(veil_collateral_freep) struct veil_collateral *coll = collateral(SGX_COLLATERAL, NULL);
+    refused(veil_sgx_verify(tdx_quote, tdx_size, coll, &opts, &c), -EBADMSG, "TDX quote");
+    /* report data binding */
+    uint8_t want[13];
+    memcpy(want, "Hello, world?", 13);
+    opts.report_data = want;
+    opts.report_data_size = sizeof(want);
+    refused(veil_sgx_verify(quote, size, coll, &opts, &c), -EACCES, "report data mismatch");
+    memcpy(want, "Hello, world!", 13);
+    assert_int_equal(veil_sgx_verify(quote, size, coll, &opts, &c), 0);
+    veil_claims_free(c);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_phala_v3),
+        cmocka_unit_test(test_tampered),
+        cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_wrong_collateral),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
