@@ -365,3 +365,9 @@ int veil_hw_check_report_data(const struct veil_hw_options *opts, const uint8_t 
     veil_hex_encode(report_data, opts->report_data_size, got);
     return veil_err(-EACCES, "%s: report data mismatch: expected %s, got %s", what, want, got);
 }
+
+int veil_hw_err_prefix(int err, const char *prefix) {
+    char copy[512];
+    snprintf(copy, sizeof(copy), "%s", veil_err_msg());
+    return veil_err(err, "%s%s", prefix, copy);
+}

@@ -88,6 +88,9 @@ struct veil_hw_options {
     size_t extra_intel_roots_count;
 };
 
+/* Prefix the current detail message (veil_err cannot format its own buffer into itself). */
+int veil_hw_err_prefix(int err, const char *prefix);
+
 /* The report_data check described above; `what` names the evidence. */
 int veil_hw_check_report_data(const struct veil_hw_options *opts, const uint8_t report_data[64], const char *what) _warn_unused_;
 

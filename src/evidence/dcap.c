@@ -254,7 +254,7 @@ int veil_dcap_verify_quote(const uint8_t *data, size_t size, bool tdx, const str
     _cleanup_(veil_x509_stack_freep) STACK_OF(X509) *chain = sk_X509_new_null();
     if (!chain) return -ENOMEM;
     r = veil_certs_parse(q->pck_chain, q->pck_chain_size, chain);
-    if (r < 0) return veil_err(-EBADMSG, "DCAP quote: PCK certificate chain: %s", veil_err_msg());
+    if (r < 0) return veil_hw_err_prefix(-EBADMSG, "DCAP quote: PCK certificate chain: ");
     X509 *pck = sk_X509_value(chain, 0), *pck_ca = NULL;
     r = chain_to_root(pck, "PCK", chain, coll->certs, now, opts, &pck_ca);
     if (r < 0) return r;

@@ -7,6 +7,7 @@
 
 #include "base/err.h"
 #include "collateral-der.h"
+#include "collateral.h"
 #include "crypto/ossl.h"
 
 #define OID_SGX "1.2.840.113741.1.13.1"
@@ -82,7 +83,7 @@ int veil_pck_info_parse(X509 *pck, struct veil_pck_info *ret) {
         uint8_t tag;
         struct veil_cursor value, oid;
         r = member(&seq, &tag, &value, &oid);
-        if (r < 0) return veil_err(r, "PCK certificate: malformed SGX extension member: %s", veil_err_msg());
+        if (r < 0) return veil_hw_err_prefix(r, "PCK certificate: malformed SGX extension member: ");
         if (oid_is(oid, ".1") && tag == VEIL_DER_OCTET_STRING)
             r = octets(value, info.ppid, 16, "PPID"), seen |= 1;
         else if (oid_is(oid, ".2") && tag == VEIL_DER_SEQUENCE)

@@ -60,8 +60,11 @@ static int ext_uint(X509 *cert, const char *oid, const char *what, const char *k
     r = veil_der_expect(&c, VEIL_DER_INTEGER, &value);
     if (r >= 0) r = veil_der_uint(value, ret);
     if (r >= 0) r = veil_cursor_expect_eof(&c);
-    if (r < 0) return veil_err(-EBADMSG, "%s certificate: %s extension (%s) is not one DER INTEGER: %s", key_name, what,
-                               oid, veil_err_msg());
+    if (r < 0) {
+        char prefix[160];
+        snprintf(prefix, sizeof(prefix), "%s certificate: %s extension (%s) is not one DER INTEGER: ", key_name, what, oid);
+        return veil_hw_err_prefix(-EBADMSG, prefix);
+    }
     return 0;
 }
 
