@@ -142,21 +142,43 @@ int veil_cert_check_issued(X509 *child, X509 *parent, time_t now, const char *ch
     return 0;
 }
 
-X509 *veil_cert_find_issuer(STACK_OF(X509) *pool, X509 *child) {
-    for (int i = 0; i < sk_X509_num(pool); i++) {
-        X509 *c = sk_X509_value(pool, i);
-        if (X509_NAME_cmp(X509_get_issuer_name(child), X509_get_subject_name(c)) == 0 && signature_verifies(child, c))
-            return c;
-    }
-    return NULL;
+static bool valid_at(X509 *cert, time_t now) {
+    return X509_cmp_time(X509_get0_notBefore(cert), &now) <= 0 && X509_cmp_time(X509_get0_notAfter(cert), &now) >= 0;
 }
 
-X509_CRL *veil_crl_find(STACK_OF(X509_CRL) *crls, X509 *issuer) {
+X509 *veil_cert_find_issuer(STACK_OF(X509) *pool, X509 *child, time_t now) {
+    /* Vendors reissue CA certificates with the same key and name: prefer one valid at now. */
+    X509 *any = NULL;
+    for (int i = 0; i < sk_X509_num(pool); i++) {
+        X509 *c = sk_X509_value(pool, i);
+        if (X509_NAME_cmp(X509_get_issuer_name(child), X509_get_subject_name(c)) != 0 || !signature_verifies(child, c))
+            continue;
+        if (valid_at(c, now)) return c;
+        if (!any) any = c;
+    }
+    return any;
+}
+
+X509_CRL *veil_crl_find(STACK_OF(X509_CRL) *crls, X509 *issuer, time_t now) {
+    /* A collateral directory may hold last month's CRL beside this month's: of the CRLs
+     * from this issuer whose signature verifies, prefer one current at now, else the
+     * most recent; when none verifies, return one anyway so the check names the problem. */
+    X509_CRL *current = NULL, *latest = NULL, *any = NULL;
+    EVP_PKEY *key = X509_get0_pubkey(issuer);
     for (int i = 0; i < sk_X509_CRL_num(crls); i++) {
         X509_CRL *crl = sk_X509_CRL_value(crls, i);
-        if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) == 0) return crl;
+        if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0) continue;
+        if (!any) any = crl;
+        bool verifies = key && X509_CRL_verify(crl, key) == 1;
+        ERR_clear_error();
+        if (!verifies) continue;
+        const ASN1_TIME *last = X509_CRL_get0_lastUpdate(crl), *next = X509_CRL_get0_nextUpdate(crl);
+        if (!latest || ASN1_TIME_compare(last, X509_CRL_get0_lastUpdate(latest)) > 0) latest = crl;
+        if (last && next && X509_cmp_time(last, &now) <= 0 && X509_cmp_time(next, &now) >= 0 &&
+            (!current || ASN1_TIME_compare(last, X509_CRL_get0_lastUpdate(current)) > 0))
+            current = crl;
     }
-    return NULL;
+    return current ? current : latest ? latest : any;
 }
 
 int veil_crl_check(X509_CRL *crl, X509 *issuer, X509 *cert, time_t now, const char *what) {

@@ -34,13 +34,15 @@ int veil_cert_check_time(X509 *cert, time_t now, const char *what) _warn_unused_
  * (any algorithm OpenSSL knows, RSASSA-PSS included). Validity of both at `now` is checked too. */
 int veil_cert_check_issued(X509 *child, X509 *parent, time_t now, const char *child_what,
                            const char *parent_what) _warn_unused_;
-/* Among `pool`, the certificate whose subject is child's issuer and whose key verifies child, or NULL. */
-X509 *veil_cert_find_issuer(STACK_OF(X509) *pool, X509 *child);
+/* Among `pool`, a certificate whose subject is child's issuer and whose key verifies child
+ * (one valid at now when there are several), or NULL. */
+X509 *veil_cert_find_issuer(STACK_OF(X509) *pool, X509 *child, time_t now);
 
 /*
  * Revocation: crl must be signed by issuer, current at `now` (thisUpdate <= now <= nextUpdate),
  * and must not list cert's serial. -EACCES with the reason otherwise.
  */
 int veil_crl_check(X509_CRL *crl, X509 *issuer, X509 *cert, time_t now, const char *what) _warn_unused_;
-/* Among crls, one whose issuer name equals issuer's subject, or NULL. */
-X509_CRL *veil_crl_find(STACK_OF(X509_CRL) *crls, X509 *issuer);
+/* Among crls from issuer (by name) whose signature verifies, one current at now, else the most
+ * recent; else any from that issuer; or NULL. */
+X509_CRL *veil_crl_find(STACK_OF(X509_CRL) *crls, X509 *issuer, time_t now);

@@ -303,13 +303,30 @@ int veil_collateral_load_file(struct veil_collateral *c, const char *path) {
     return veil_collateral_add(c, data, size, name ? name + 1 : path);
 }
 
-/* Whether a file's first bytes look like one of the collateral formats at all. */
+/*
+ * Whether a file in a collateral directory is meant as collateral at all: evidence,
+ * quotes and notes often sit in the same directory and are skipped, while a file that
+ * claims to be collateral and does not parse is an error.
+ */
 static bool looks_like_collateral(const uint8_t *data, size_t size) {
     size_t i = 0;
     while (i < size && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' || data[i] == '\t')) i++;
     if (i == size) return false;
-    if (data[i] == '{' || data[i] == 0x30) return true;
+    if (data[i] == '{') {
+        static const char *const keys[] = { "\"tcbInfo\"", "\"enclaveIdentity\"", "\"tcb_info\"", "\"qe_identity\"",
+                                            "\"pck_crl\"" };
+        for (size_t k = 0; k < ELEMENTSOF(keys); k++)
+            if (memmem(data, size, keys[k], strlen(keys[k]))) return true;
+        return false;
+    }
     if (size - i >= 10 && !memcmp(data + i, "-----BEGIN", 10)) return true;
+    if (data[0] == 0x30 && size >= 4) {
+        /* a DER SEQUENCE spanning exactly the file (long-form length, as every certificate and CRL has) */
+        size_t n = data[1] & 0x7f, length = 0;
+        if (!(data[1] & 0x80) || n == 0 || n > 3 || size < 2 + n) return false;
+        for (size_t k = 0; k < n; k++) length = length << 8 | data[2 + k];
+        return 2 + n + length == size;
+    }
     return is_hex(data, size);
 }
 

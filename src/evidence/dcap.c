@@ -31,9 +31,9 @@ static bool is_pinned_root(X509 *cert, const struct veil_hw_options *opts) {
     return false;
 }
 
-static X509 *find_issuer2(STACK_OF(X509) *a, STACK_OF(X509) *b, X509 *child) {
-    X509 *issuer = a ? veil_cert_find_issuer(a, child) : NULL;
-    return issuer ? issuer : veil_cert_find_issuer(b, child);
+static X509 *find_issuer2(STACK_OF(X509) *a, STACK_OF(X509) *b, X509 *child, time_t now) {
+    X509 *issuer = a ? veil_cert_find_issuer(a, child, now) : NULL;
+    return issuer ? issuer : veil_cert_find_issuer(b, child, now);
 }
 
 /*
@@ -46,7 +46,7 @@ static int chain_to_root(X509 *leaf, const char *leaf_what, STACK_OF(X509) *pool
     char what[128], cn[128], issuer_cn[128] = "?";
     snprintf(what, sizeof(what), "%s", leaf_what);
     for (int depth = 0; depth < 4; depth++) {
-        X509 *issuer = find_issuer2(pool_a, pool_b, cert);
+        X509 *issuer = find_issuer2(pool_a, pool_b, cert, now);
         if (!issuer) {
             X509_NAME_get_text_by_NID(X509_get_issuer_name(cert), NID_commonName, issuer_cn, sizeof(issuer_cn));
             return veil_err(-EACCES, "%s certificate: no supplied certificate '%s' verifies its signature", what, issuer_cn);
@@ -101,7 +101,7 @@ static int missing(const struct veil_hw_options *opts, json_t *details, const ch
 static int check_revocation(const struct veil_collateral *coll, const struct veil_hw_options *opts, json_t *details,
                             X509 *issuer, X509 *cert, const char *what, const char *item, time_t now) {
     char cn[128], message[256];
-    X509_CRL *crl = veil_crl_find(coll->crls, issuer);
+    X509_CRL *crl = veil_crl_find(coll->crls, issuer, now);
     if (!crl) {
         snprintf(message, sizeof(message), "no CRL issued by '%s' in the collateral (supply the PCS CRL)",
                  veil_cert_cn(issuer, cn, sizeof(cn)));
@@ -113,30 +113,32 @@ static int check_revocation(const struct veil_collateral *coll, const struct vei
 /* A signed Intel collateral document: signature by a certificate chained to the root, window at now. */
 static int verify_signed_json(const struct veil_collateral *coll, const struct veil_signed_json *item, const char *what,
                               time_t now, const struct veil_hw_options *opts, json_t *details) {
-    X509 *signer = NULL;
-    for (int i = 0; i < sk_X509_num(coll->certs) && !signer; i++) {
-        X509 *c = sk_X509_value(coll->certs, i);
-        EVP_PKEY *key = X509_get0_pubkey(c);
+    /* The TCB Signing certificate is reissued with the same key: every certificate whose
+     * key verifies the document is a candidate, and the first whose chain holds at now wins. */
+    char signer_what[160], first_error[512] = "";
+    snprintf(signer_what, sizeof(signer_what), "%s signing", what);
+    bool any = false;
+    for (int i = 0; i < sk_X509_num(coll->certs); i++) {
+        X509 *signer = sk_X509_value(coll->certs, i);
+        EVP_PKEY *key = X509_get0_pubkey(signer);
         if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) continue;
         if (veil_ecdsa_verify_raw(key, VEIL_HASH_SHA256, item->body, item->body_size, item->signature,
-                                  item->signature + 32, 32) == 0)
-            signer = c;
+                                  item->signature + 32, 32) < 0)
+            continue;
+        any = true;
+        X509 *issuer = NULL;
+        int r = chain_to_root(signer, signer_what, NULL, coll->certs, now, opts, &issuer);
+        if (r >= 0 && issuer && X509_NAME_cmp(X509_get_subject_name(issuer), X509_get_subject_name(signer)) != 0)
+            r = check_revocation(coll, opts, details, issuer, signer, signer_what, "root_ca_crl", now);
+        if (r >= 0) return veil_dcap_check_window(item->json, now, what);
+        if (!first_error[0]) snprintf(first_error, sizeof(first_error), "%s", veil_err_msg());
     }
+    if (any) return veil_err(-EACCES, "%s", first_error);
     veil_err_clear();
-    if (!signer)
-        return veil_err(-EACCES, "%s (%s): signature does not verify under any supplied certificate (is the Intel SGX TCB "
-                        "Signing certificate in the collateral, and the document unmodified?)", what, item->origin);
-    char signer_what[160];
-    snprintf(signer_what, sizeof(signer_what), "%s signing", what);
-    X509 *issuer = NULL;
-    int r = chain_to_root(signer, signer_what, NULL, coll->certs, now, opts, &issuer);
-    if (r < 0) return r;
-    if (issuer && X509_NAME_cmp(X509_get_subject_name(issuer), X509_get_subject_name(signer)) != 0) {
-        r = check_revocation(coll, opts, details, issuer, signer, signer_what, "root_ca_crl", now);
-        if (r < 0) return r;
-    }
-    return veil_dcap_check_window(item->json, now, what);
+    return veil_err(-EACCES, "%s (%s): signature does not verify under any supplied certificate (is the Intel SGX TCB "
+                    "Signing certificate in the collateral, and the document unmodified?)", what, item->origin);
 }
+
 
 static bool hex_equal_ci(const char *hex, const uint8_t *bytes, size_t size) {
     char want[2 * 64 + 1];

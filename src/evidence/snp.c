@@ -192,7 +192,7 @@ static int verify_chain(const struct veil_collateral *coll, X509 *key_cert, cons
     const char *key_name = key_kind_name(r->signing_key);
     const char *ask_name = r->signing_key == VEIL_SNP_KEY_VLEK ? "ASVK" : "ASK";
     char issuer[128] = "?", have[512] = "";
-    X509 *ask = veil_cert_find_issuer(coll->certs, key_cert);
+    X509 *ask = veil_cert_find_issuer(coll->certs, key_cert, now);
     if (!ask) {
         X509_NAME_get_text_by_NID(X509_get_issuer_name(key_cert), NID_commonName, issuer, sizeof(issuer));
         for (int i = 0; i < sk_X509_num(coll->certs); i++) {
@@ -207,7 +207,7 @@ static int verify_chain(const struct veil_collateral *coll, X509 *key_cert, cons
     }
     int k = veil_cert_check_issued(key_cert, ask, now, key_name, ask_name);
     if (k < 0) return k;
-    X509 *ark = veil_cert_find_issuer(coll->certs, ask);
+    X509 *ark = veil_cert_find_issuer(coll->certs, ask, now);
     if (!ark) {
         X509_NAME_get_text_by_NID(X509_get_issuer_name(ask), NID_commonName, issuer, sizeof(issuer));
         return veil_err(-EACCES, "%s certificate is issued by '%s', but no supplied ARK verifies it", ask_name, issuer);
@@ -298,9 +298,11 @@ int veil_snp_claims(const struct veil_snp_verified *v, struct veil_claims **ret)
     }
     c->security_version = r->guest_svn;
     c->debug = r->policy & VEIL_SNP_POLICY_DEBUG;
-    /* AMD publishes no TCB status for SNP: the VCEK endorses REPORTED_TCB, and a policy
-     * compares it with a minimum (details.reported_tcb). */
-    c->tcb_status = VEIL_TCB_UNKNOWN;
+    /* AMD publishes no TCB status for SNP. Mapped onto Intel's scale: the key's TCB
+     * extensions equal REPORTED_TCB and the chain verified (else the report was refused),
+     * which is what UpToDate means here; freshness against a minimum TCB is the policy's
+     * job, on details.reported_tcb. */
+    c->tcb_status = VEIL_TCB_UP_TO_DATE;
     memcpy(c->report_data, r->report_data, 64);
     char policy[19], platform[19], fw[16];
     snprintf(policy, sizeof(policy), "0x%016llx", (unsigned long long)r->policy);
