@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* SEV-SNP verification against real reports (Milan v2 VCEK, Milan v3 VLEK) and every way to break them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "base/err.h"
+#include "base/fileio.h"
+#include "evidence/collateral-x509.h"
+#include "evidence/snp.h"
+
+static char *vector_path(const char *name) {
+    const char *dir = getenv("VEIL_VECTORS");
+    assert_non_null(dir);
+    char *path;
+    assert_true(asprintf(&path, "%s/%s", dir, name) > 0);
+    return path;
+}
+
+static uint8_t *load(const char *name, size_t *ret_size) {
+    _cleanup_free_ char *path = vector_path(name);
+    uint8_t *data;
+    assert_int_equal(veil_read_file(path, 1 << 20, &data, ret_size), 0);
+    return data;
+}
+
+/* A collateral from vector files, NULL-terminated. */
+static struct veil_collateral *collateral(const char *first, ...) {
+    struct veil_collateral *c;
+    assert_int_equal(veil_collateral_new(&c), 0);
+    va_list ap;
+    va_start(ap, first);
+    for (const char *name = first; name; name = va_arg(ap, const char *)) {
+        _cleanup_free_ char *path = vector_path(name);
+        assert_int_equal(veil_collateral_load_file(c, path), 0);
+    }
+    va_end(ap);
+    return c;
+}
+
+static time_t at(const char *text) {
+    time_t t;
+    assert_int_equal(veil_time_parse(text, &t), 0);
+    return t;
+}
+
+static void hex_equal(const uint8_t *data, size_t size, const char *hex) {
+    char got[2 * 128 + 1];
+    assert_true(size <= 128);
+    veil_hex_encode(data, size, got);
+    assert_string_equal(got, hex);
+}
+
+/* Expect refusal with err and a detail containing `needle`. */
+static void refused(int r, int err, const char *needle) {
+    if (r != err || !strstr(veil_err_msg(), needle))
+        fail_msg("expected %d with '%s', got %d: %s", err, needle, r, veil_err_msg());
+}
+
+#define MILAN_V2 "snp/milan-v2-report.bin"
+#define MILAN_V3_VLEK "snp/milan-v3-vlek-report.bin"
+
+static struct veil_hw_options opts_at(const char *t) {
+    return (struct veil_hw_options){ .now = at(t), .allow_debug = true };
+}
+
+static void test_milan_v2_vcek(void **state) {
+    (void)state;
+    size_t size;
+    _cleanup_free_ uint8_t *report = load(MILAN_V2, &size);
+    _cleanup_(veil_collateral_freep) struct veil_collateral *coll =
+        collateral("snp/milan-v2-vcek.der", "snp/milan-ask-ark.testcer", NULL);
+    struct veil_hw_options opts = opts_at("2025-06-01T00:00:00Z");
+    _cleanup_(veil_claims_freep) struct veil_claims *c = NULL;
+    int r = veil_snp_verify(report, size, coll, &opts, &c);
+    if (r < 0) fail_msg("%s", veil_err_describe(r));
+    assert_int_equal(c->tee, VEIL_TEE_SNP);
+    assert_int_equal(c->measurement_size, 48);
+    hex_equal(c->measurement, 48,
+              "b07af9620f3b839b47996422ddec6058338951d984e3121151"
+              "31ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01");
+    hex_equal(c->report_data, 8, "0102030405000000");
+    assert_true(c->debug);
+    assert_int_equal(json_integer_value(json_object_get(c->details, "version")), 2);
+    assert_string_equal(json_string_value(json_object_get(c->details, "product")), "Milan");
+    assert_string_equal(json_string_value(json_object_get(c->details, "signing_key")), "vcek");
+    json_t *tcb = json_object_get(c->details, "reported_tcb");
+    assert_int_equal(json_integer_value(json_object_get(tcb, "snp")), 5);
+    assert_int_equal(json_integer_value(json_object_get(tcb, "microcode")), 0x44);
+    assert_true(json_is_true(json_object_get(c->details, "policy_smt")));
+    assert_int_equal(json_integer_value(json_object_get(c->details, "vmpl")), 0);
+    json_t *j = veil_claims_to_json(c);
+    printf("# milan v2: measurement %s report_data %.16s…\n", json_string_value(json_object_get(j, "measurement")),
+           json_string_value(json_object_get(j, "report_data")));
+    json_decref(j);
+    /* a debug guest is refused unless the options allow it */
+    opts.allow_debug = false;
+    veil_claims_free(TAKE_PTR(c));
+    refused(veil_snp_verify(report, size, coll, &opts, &c), -EPERM, "DEBUG");
+}
+
+static void test_milan_v3_vlek(void **state) {
+    (void)state;
+    size_t size;
+    _cleanup_free_ uint8_t *report = load(MILAN_V3_VLEK, &size);
+    _cleanup_(veil_collateral_freep) struct veil_collateral *coll =
+        collateral("snp/milan-v3-vlek.der", "snp/ask_ark_milan_vlek.pem", NULL);
+    struct veil_hw_options opts = opts_at("2025-06-01T00:00:00Z");
+    opts.allow_debug = false;
+    _cleanup_(veil_claims_freep) struct veil_claims *c = NULL;
+    int r = veil_snp_verify(report, size, coll, &opts, &c);
+    if (r < 0) fail_msg("%s", veil_err_describe(r));
+    hex_equal(c->measurement, 16, "8922ebbdd00ec2c541f36a6e7a82a877");
+    hex_equal(c->report_data, 8, "819770b7e6ea6df8");
+    assert_false(c->debug);
+    assert_string_equal(json_string_value(json_object_get(c->details, "signing_key")), "vlek");
+    assert_int_equal(json_integer_value(json_object_get(c->details, "version")), 3);
+    json_t *cpuid = json_object_get(c->details, "cpuid");
+    assert_int_equal(json_integer_value(json_object_get(cpuid, "family")), 0x19);
+    /* the combined ASK+ARK+ASVK file works too */
+    _cleanup_(veil_collateral_freep) struct veil_collateral *coll2 =
+        collateral("snp/milan-v3-vlek.der", "snp/milan_ask_ark_asvk.pem", NULL);
+    veil_claims_free(TAKE_PTR(c));
+    assert_int_equal(veil_snp_verify(report, size, coll2, &opts, &c), 0);
+}
+
+static void test_tampered(void **state) {
+    (void)state;
+    size_t size;
+    _cleanup_free_ uint8_t *report = load(MILAN_V2, &size);
+    _cleanup_(veil_collateral_freep) struct veil_collateral *coll =
+        collateral("snp/milan-v2-vcek.der", "snp/milan-ask-ark.testcer", NULL);
+    struct veil_hw_options opts = opts_at("2025-06-01T00:00:00Z");
+    struct veil_claims *c = NULL;
+    /* every byte of the signed body that the parser lets through must break the signature */
+    static const size_t body[] = { 0x04, 0x08, 0x10, 0x30, 0x38, 0x50, 0x90, 0xbf, 0xc0, 0x140, 0x1a0, 0x1e8, 0x29f };
+    for (size_t i = 0; i < ELEMENTSOF(body); i++) {
+        report[body[i]] ^= 0x01;
+        int r = veil_snp_verify(report, size, coll, &opts, &c);
+        report[body[i]] ^= 0x01;
+        if (r != -EACCES && r != -EBADMSG) fail_msg("flip at 0x%zx: got %d", body[i], r);
+    }
+    report[0x90] ^= 0x80; /* MEASUREMENT */
+    refused(veil_snp_verify(report, size, coll, &opts, &c), -EACCES, "signature");
+    report[0x90] ^= 0x80;
+    report[0x2a0] ^= 0x01; /* SIGNATURE.R */
+    refused(veil_snp_verify(report, size, coll, &opts, &c), -EACCES, "signature");
+    report[0x2a0] ^= 0x01;
+    report[0x2e8 + 5] ^= 0x01; /* SIGNATURE.S */
+    refused(veil_snp_verify(report, size, coll, &opts, &c), -EACCES, "signature");
+    report[0x2e8 + 5] ^= 0x01;
+    report[0x400] ^= 0x01; /* reserved part of the signature field */
+    refused(veil_snp_verify(report, size, coll, &opts, &c), -EBADMSG, "reserved");
+    report[0x400] ^= 0x01;
+    report[0] = 4; /* unknown version */
+    refused(veil_snp_verify(report, size, coll, &opts, &c), -EBADMSG, "VERSION");
+    report[0] = 2;
+    report[0x1a0] ^= 0x01; /* CHIP_ID no longer matches the VCEK */
+    refused(veil_snp_verify(report, size, coll, &opts, &c), -EACCES, "CHIP_ID");
+    report[0x1a0] ^= 0x01;
+    report[0x186] ^= 0x01; /* REPORTED_TCB.SNP no longer matches the VCEK */
+    refused(veil_snp_verify(report, size, coll, &opts, &c), -EACCES, "snpSPL");
+    report[0x186] ^= 0x01;
+    assert_int_equal(veil_snp_verify(report, size, coll, &opts, &c), 0);
+    veil_claims_free(c);
+}
+
+static void test_truncated(void **state) {
+    (void)state;
+    size_t size;
+    _cleanup_free_ uint8_t *report = load(MILAN_V2, &size);
+    _cleanup_(veil_collateral_freep) struct veil_collateral *coll =
+        collateral("snp/milan-v2-vcek.der", "snp/milan-ask-ark.testcer", NULL);
+    struct veil_hw_options opts = opts_at("2025-06-01T00:00:00Z");
+    struct veil_claims *c = NULL;
+    for (size_t n = 0; n < size; n++) {
+        /* an exactly-sized copy so that ASan catches any read past the end */
+        _cleanup_free_ uint8_t *copy = malloc(n ? n : 1);
+        memcpy(copy, report, n);
+        assert_int_equal(veil_snp_verify(copy, n, coll, &opts, &c), -EBADMSG);
+    }
+    _cleanup_free_ uint8_t *longer = calloc(1, size + 1);
+    memcpy(longer, report, size);
+    refused(veil_snp_verify(longer, size + 1, coll, &opts, &c), -EBADMSG, "1184");
+}
+
+static void test_wrong_chain(void **state) {
+    (void)state;
+    size_t size;
+    _cleanup_free_ uint8_t *report = load(MILAN_V2, &size);
+    struct veil_hw_options opts = opts_at("2025-06-01T00:00:00Z");
+    struct veil_claims *c = NULL;
+    /* the Genoa ASK and ARK cannot vouch for a Milan VCEK */
+    _cleanup_(veil_collateral_freep) struct veil_collateral *genoa =
+        collateral("snp/milan-v2-vcek.der", "snp/ask_ark_genoa.pem", NULL);
+    refused(veil_snp_verify(report, size, genoa, &opts, &c), -EACCES, "SEV-Milan");
+    /* nor can the Milan ASVK (the VLEK signer) */
+    _cleanup_(veil_collateral_freep) struct veil_collateral *asvk =
+        collateral("snp/milan-v2-vcek.der", "snp/ask_ark_milan_vlek.pem", NULL);
+    refused(veil_snp_verify(report, size, asvk, &opts, &c), -EACCES, "no supplied ASK");
+    /* no VCEK at all */
+    _cleanup_(veil_collateral_freep) struct veil_collateral *none = collateral("snp/milan-ask-ark.testcer", NULL);
+    refused(veil_snp_verify(report, size, none, &opts, &c), -EACCES, "no SEV-VCEK");
+    /* a VLEK-signed report with only a VCEK chain */
+    _cleanup_free_ uint8_t *vlek_report = load(MILAN_V3_VLEK, &size);
+    _cleanup_(veil_collateral_freep) struct veil_collateral *vcek =
+        collateral("snp/milan-v2-vcek.der", "snp/milan-ask-ark.testcer", NULL);
+    refused(veil_snp_verify(vlek_report, size, vcek, &opts, &c), -EACCES, "no SEV-VLEK");
+    /* the VCEK of another chip (the Azure vector's) */
+    _cleanup_(veil_collateral_freep) struct veil_collateral *other = collateral("az-snp-vtpm/vcek.pem", NULL);
+    refused(veil_snp_verify(report, size, other, &opts, &c), -EACCES, "CHIP_ID");
+}
+
+static void test_time_window(void **state) {
+    (void)state;
+    size_t size;
+    _cleanup_free_ uint8_t *report = load(MILAN_V2, &size);
+    _cleanup_(veil_collateral_freep) struct veil_collateral *coll =
+        collateral("snp/milan-v2-vcek.der", "snp/milan-ask-ark.testcer", NULL);
+    struct veil_claims *c = NULL;
+    struct veil_hw_options opts = opts_at("2030-01-01T00:00:00Z"); /* VCEK notAfter 2029-09-24 */
+    refused(veil_snp_verify(report, size, coll, &opts, &c), -EACCES, "VCEK certificate expired");
+    opts = opts_at("2022-01-01T00:00:00Z"); /* VCEK notBefore 2022-09-24 */
+    refused(veil_snp_verify(report, size, coll, &opts, &c), -EACCES, "VCEK certificate not yet valid");
+    _cleanup_free_ uint8_t *vlek_report = load(MILAN_V3_VLEK, &size);
+    _cleanup_(veil_collateral_freep) struct veil_collateral *vlek =
+        collateral("snp/milan-v3-vlek.der", "snp/ask_ark_milan_vlek.pem", NULL);
+    opts = opts_at("2026-01-01T00:00:00Z"); /* VLEK notAfter 2025-12-10 */
+    refused(veil_snp_verify(vlek_report, size, vlek, &opts, &c), -EACCES, "VLEK certificate expired");
+}
+
+/* A flipped bit in each certificate's signature breaks the link above it. */
+static void test_tampered_certs(void **state) {
+    (void)state;
+    size_t size, vcek_size;
+    _cleanup_free_ uint8_t *report = load(MILAN_V2, &size);
+    _cleanup_free_ uint8_t *vcek = load("snp/milan-v2-vcek.der", &vcek_size);
+    struct veil_hw_options opts = opts_at("2025-06-01T00:00:00Z");
+    struct veil_claims *c = NULL;
+    /* the VCEK: last byte is inside its RSA-PSS signature */
+    vcek[vcek_size - 1] ^= 0x01;
+    _cleanup_(veil_collateral_freep) struct veil_collateral *coll = collateral("snp/milan-ask-ark.testcer", NULL);
+    assert_int_equal(veil_collateral_add(coll, vcek, vcek_size, "tampered vcek"), 0);
+    refused(veil_snp_verify(report, size, coll, &opts, &c), -EACCES, "no supplied ASK");
+
+    /* the ASK and the ARK, re-encoded with one signature bit flipped */
+    _cleanup_(veil_x509_stack_freep) STACK_OF(X509) *chain = sk_X509_new_null();
+    size_t pem_size;
+    _cleanup_free_ uint8_t *pem = load("snp/milan-ask-ark.testcer", &pem_size);
+    assert_int_equal(veil_certs_parse(pem, pem_size, chain), 0);
+    assert_int_equal(sk_X509_num(chain), 2);
+    for (int which = 0; which < 2; which++) {
+        _cleanup_(veil_collateral_freep) struct veil_collateral *t = collateral("snp/milan-v2-vcek.der", NULL);
+        for (int i = 0; i < 2; i++) {
+            unsigned char *der = NULL;
+            int n = i2d_X509(sk_X509_value(chain, i), &der);
+            assert_true(n > 0);
+            if (i == which) der[n - 1] ^= 0x01;
+            assert_int_equal(veil_collateral_add(t, der, (size_t)n, "chain"), 0);
+            OPENSSL_free(der);
+        }
+        refused(veil_snp_verify(report, size, t, &opts, &c), -EACCES, which == 0 ? "no supplied ARK" : "ARK certificate: signature does not verify");
+    }
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_milan_v2_vcek), cmocka_unit_test(test_milan_v3_vlek),
+        cmocka_unit_test(test_tampered),      cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_wrong_chain),   cmocka_unit_test(test_time_window),
+        cmocka_unit_test(test_tampered_certs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
