@@ -136,6 +136,11 @@ int veil_cert_check_issued(X509 *child, X509 *parent, time_t now, const char *ch
         return veil_err(-EACCES, "%s certificate: issuer is '%s', expected the %s '%s'", child_what, cn_issuer,
                         parent_what, veil_cert_cn(parent, cn_parent, sizeof(cn_parent)));
     }
+    /* basicConstraints CA:TRUE and, when present, keyUsage keyCertSign: a leaf key (VCEK,
+     * PCK) must not be able to vouch for a certificate of its own making. */
+    if (X509_check_ca(parent) < 1)
+        return veil_err(-EACCES, "%s certificate '%s' is not a CA certificate and cannot issue the %s certificate",
+                        parent_what, veil_cert_cn(parent, cn_parent, sizeof(cn_parent)), child_what);
     if (!signature_verifies(child, parent))
         return veil_err(-EACCES, "%s certificate: signature does not verify under the %s key ('%s')", child_what,
                         parent_what, veil_cert_cn(parent, cn_parent, sizeof(cn_parent)));

@@ -161,6 +161,24 @@ static void test_wrong_collateral(void **state) {
     _cleanup_free_ uint8_t *tdx_quote = load("tdx/phala_tdx_quote.dat", &tdx_size);
     _cleanup_(veil_collateral_freep) struct veil_collateral *coll = collateral(SGX_COLLATERAL, NULL);
     refused(veil_sgx_verify(tdx_quote, tdx_size, coll, &opts, &c), -EBADMSG, "TDX quote");
+    /* a QE identity edited after signing */
+    _cleanup_free_ char *path = vector_path(SGX_COLLATERAL);
+    json_t *root = json_load_file(path, 0, NULL);
+    assert_non_null(root);
+    char *qe = strdup(json_string_value(json_object_get(root, "qe_identity")));
+    char *svn = strstr(qe, "\"isvprodid\":1");
+    assert_non_null(svn);
+    svn[strlen("\"isvprodid\":")] = '2';
+    json_object_set_new(root, "qe_identity", json_string(qe));
+    free(qe);
+    char *text = json_dumps(root, 0);
+    _cleanup_(veil_collateral_freep) struct veil_collateral *edited = NULL;
+    assert_int_equal(veil_collateral_new(&edited), 0);
+    assert_int_equal(veil_collateral_add(edited, (const uint8_t *)text, strlen(text), "edited"), 0);
+    free(text);
+    json_decref(root);
+    opts.allow_incomplete_collateral = false;
+    refused(veil_sgx_verify(quote, size, edited, &opts, &c), -EACCES, "QE identity (edited: qe_identity): signature does not verify");
     /* report data binding */
     uint8_t want[13];
     memcpy(want, "Hello, world?", 13);

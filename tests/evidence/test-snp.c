@@ -10,6 +10,8 @@
 #include "base/err.h"
 #include "base/fileio.h"
 #include "evidence/collateral-x509.h"
+#include "crypto/key.h"
+#include "crypto/ossl.h"
 #include "evidence/snp.h"
 
 static char *vector_path(const char *name) {
@@ -266,12 +268,121 @@ static void test_tampered_certs(void **state) {
     }
 }
 
+static void test_layouts(void **state) {
+    (void)state;
+    /* TCB_VERSION: Milan/Genoa BL, TEE, rsvd[4], SNP, UCODE; Turin FMC, BL, TEE, SNP, rsvd[3], UCODE */
+    uint64_t tcb = UINT64_C(0xd918000000000004) | UINT64_C(0x1d) << 24 | 0x0301 << 8;
+    struct veil_snp_tcb milan = veil_snp_tcb_decode(tcb, VEIL_SNP_MILAN);
+    assert_int_equal(milan.bootloader, 4);
+    assert_int_equal(milan.tee, 1);
+    assert_int_equal(milan.snp, 0x18);
+    assert_int_equal(milan.microcode, 0xd9);
+    struct veil_snp_tcb turin = veil_snp_tcb_decode(tcb, VEIL_SNP_TURIN);
+    assert_int_equal(turin.fmc, 4);
+    assert_int_equal(turin.bootloader, 1);
+    assert_int_equal(turin.tee, 3);
+    assert_int_equal(turin.snp, 0x1d);
+    assert_int_equal(turin.microcode, 0xd9);
+    /* a version 5 report carries the mitigation vectors after LAUNCH_TCB */
+    size_t size;
+    _cleanup_free_ uint8_t *report = load(MILAN_V3_VLEK, &size);
+    report[0] = 5;
+    report[0x1f8] = 0x11;
+    report[0x200] = 0x22;
+    struct veil_snp_report r;
+    assert_int_equal(veil_snp_report_parse(report, size, &r), 0);
+    assert_int_equal(r.version, 5);
+    assert_int_equal(r.launch_mit_vector, 0x11);
+    assert_int_equal(r.current_mit_vector, 0x22);
+    assert_int_equal(veil_snp_report_product(&r), VEIL_SNP_MILAN);
+    r.cpuid_fam_id = 0x19, r.cpuid_mod_id = 0x11;
+    assert_int_equal(veil_snp_report_product(&r), VEIL_SNP_GENOA);
+    r.cpuid_fam_id = 0x1a, r.cpuid_mod_id = 0x02;
+    assert_int_equal(veil_snp_report_product(&r), VEIL_SNP_TURIN);
+    /* the signature algorithm must be ECDSA P-384 */
+    report[0x34] = 2;
+    assert_int_equal(veil_snp_report_parse(report, size, &r), -EBADMSG);
+}
+
+/* Sign as the firmware does: ECDSA P-384 over 0x000..0x2A0, R and S little-endian. */
+static void sign_report(uint8_t *report, EVP_PKEY *key) {
+    uint8_t *der;
+    size_t der_size;
+    assert_int_equal(veil_sign(key, report, VEIL_SNP_SIGNED_SIZE, &der, &der_size), 0);
+    const unsigned char *p = der;
+    ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)der_size);
+    assert_non_null(sig);
+    uint8_t be[72];
+    BN_bn2binpad(ECDSA_SIG_get0_r(sig), be, 72);
+    for (int i = 0; i < 72; i++) report[0x2a0 + i] = be[71 - i];
+    BN_bn2binpad(ECDSA_SIG_get0_s(sig), be, 72);
+    for (int i = 0; i < 72; i++) report[0x2e8 + i] = be[71 - i];
+    ECDSA_SIG_free(sig);
+    free(der);
+}
+
+static X509 *amd_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, bool ca, X509 *copy_exts_from) {
+    X509 *x = X509_new();
+    X509_set_version(x, 2);
+    X509_NAME *name = X509_NAME_new();
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_subject_name(x, name);
+    X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
+    X509_NAME_free(name);
+    ASN1_TIME_set(X509_getm_notBefore(x), at("2020-01-01T00:00:00Z"));
+    ASN1_TIME_set(X509_getm_notAfter(x), at("2040-01-01T00:00:00Z"));
+    X509_set_pubkey(x, key);
+    if (ca) {
+        X509_EXTENSION *bc = X509V3_EXT_conf_nid(NULL, NULL, NID_basic_constraints, "critical,CA:TRUE");
+        X509_add_ext(x, bc, -1);
+        X509_EXTENSION_free(bc);
+    }
+    for (int i = 0; copy_exts_from && i < X509_get_ext_count(copy_exts_from); i++)
+        X509_add_ext(x, X509_get_ext(copy_exts_from, i), -1);
+    assert_true(X509_sign(x, issuer_key, EVP_sha384()) > 0);
+    return x;
+}
+
+static void add_cert(struct veil_collateral *coll, X509 *x) {
+    assert_true(sk_X509_push(coll->certs, x) > 0);
+}
+
+/* A whole AMD-shaped hierarchy of our own, with the real VCEK's extensions: everything verifies but the pin. */
+static void test_unpinned_ark(void **state) {
+    (void)state;
+    size_t size, vcek_size;
+    _cleanup_free_ uint8_t *report = load(MILAN_V2, &size);
+    _cleanup_free_ uint8_t *vcek_der = load("snp/milan-v2-vcek.der", &vcek_size);
+    const unsigned char *p = vcek_der;
+    X509 *real_vcek = d2i_X509(NULL, &p, (long)vcek_size);
+    assert_non_null(real_vcek);
+    EVP_PKEY *ark_key = EVP_RSA_gen(2048), *ask_key = EVP_RSA_gen(2048), *vcek_key;
+    assert_int_equal(veil_key_generate(VEIL_KEY_ECDSA_P384, &vcek_key), 0);
+    X509 *ark = amd_cert("ARK-Milan", ark_key, NULL, ark_key, true, NULL);
+    X509 *ask = amd_cert("SEV-Milan", ask_key, ark, ark_key, true, NULL);
+    X509 *vcek = amd_cert("SEV-VCEK", vcek_key, ask, ask_key, false, real_vcek);
+    sign_report(report, vcek_key);
+    _cleanup_(veil_collateral_freep) struct veil_collateral *coll = NULL;
+    assert_int_equal(veil_collateral_new(&coll), 0);
+    add_cert(coll, vcek);
+    add_cert(coll, ask);
+    add_cert(coll, ark);
+    struct veil_hw_options opts = opts_at("2025-06-01T00:00:00Z");
+    struct veil_claims *c = NULL;
+    refused(veil_snp_verify(report, size, coll, &opts, &c), -EACCES, "is not a pinned AMD ARK");
+    X509_free(real_vcek);
+    EVP_PKEY_free(ark_key);
+    EVP_PKEY_free(ask_key);
+    EVP_PKEY_free(vcek_key);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_milan_v2_vcek), cmocka_unit_test(test_milan_v3_vlek),
         cmocka_unit_test(test_tampered),      cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_wrong_chain),   cmocka_unit_test(test_time_window),
-        cmocka_unit_test(test_tampered_certs),
+        cmocka_unit_test(test_tampered_certs), cmocka_unit_test(test_layouts),
+        cmocka_unit_test(test_unpinned_ark),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -322,6 +322,12 @@ static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *is
     ASN1_TIME_set(X509_getm_notAfter(x), at("2040-01-01T00:00:00Z"));
     X509_set_pubkey(x, key);
     if (ext) X509_add_ext(x, ext, -1);
+    if (!ext) { /* the root and the CA */
+        X509_EXTENSION *bc = X509V3_EXT_conf_nid(NULL, NULL, NID_basic_constraints, "critical,CA:TRUE");
+        assert_non_null(bc);
+        X509_add_ext(x, bc, -1);
+        X509_EXTENSION_free(bc);
+    }
     assert_true(X509_sign(x, issuer_key, EVP_sha256()) > 0);
     return x;
 }
@@ -500,6 +506,11 @@ static void test_forged_hierarchy(void **state) {
     add_crl(ca_revoked, make_crl(f.ca, f.ca_key, -1, "2030-01-01T00:00:00Z"));
     add_crl(ca_revoked, make_crl(f.root, f.root_key, 2, "2030-01-01T00:00:00Z"));
     refused(veil_tdx_verify(quote, size, ca_revoked, &opts, &c), -EACCES, "PCK CA certificate (serial 02) is revoked");
+
+    /* a chain where the PCK (a leaf) vouches for another key is refused */
+    X509 *fake_leaf = make_cert("Test leaf", f.att_key, f.pck, f.pck_key, 7, NULL);
+    refused(veil_cert_check_issued(fake_leaf, f.pck, at(PHALA_TIME), "leaf", "PCK"), -EACCES, "is not a CA certificate");
+    X509_free(fake_leaf);
 
     /* a stale CRL */
     _cleanup_(veil_collateral_freep) struct veil_collateral *stale = intel_json_only();
