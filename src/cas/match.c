@@ -20,7 +20,8 @@ int veil_cas_service_match(const struct veil_cas_service *s, const struct veil_c
     if ((unsigned)c->tcb_status >= 32 || !(s->tcb_statuses & (1u << c->tcb_status)))
         return veil_err(-EPERM, "TCB status '%s' not tolerated by service '%s'", veil_tcb_status_name(c->tcb_status),
                         s->name);
-    if (c->debug && !s->debug) return veil_err(-EPERM, "debug workload refused by service '%s'", s->name);
+    /* sim is debug by construction (no memory protection at all); listing sim has accepted that */
+    if (c->debug && !s->debug && c->tee != VEIL_TEE_SIM) return veil_err(-EPERM, "debug workload refused by service '%s'", s->name);
     if (s->measurement_count) {
         bool found = false;
         for (size_t i = 0; i < s->measurement_count && !found; i++)

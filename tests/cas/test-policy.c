@@ -66,9 +66,8 @@ static void test_good(void **state) {
     assert_int_equal(veil_cas_service_match(web, c), -EPERM);
     assert_non_null(strstr(veil_err_msg(), "measurement 23222222"));
     c->measurement[0] = 0x22;
-    c->debug = true;
-    assert_int_equal(veil_cas_service_match(web, c), -EPERM);
-    c->debug = false;
+    c->debug = true; /* sim evidence is always debug: listing sim accepts it */
+    assert_int_equal(veil_cas_service_match(web, c), 0);
     const struct veil_cas_service *worker = veil_cas_policy_service(p, "worker");
     c->signer_size = 32;
     memset(c->signer, 0x33, 32);
@@ -77,6 +76,9 @@ static void test_good(void **state) {
     assert_int_equal(veil_cas_service_match(worker, c), -EPERM);
     assert_non_null(strstr(veil_err_msg(), "sim must be listed"));
     c->tee = VEIL_TEE_SNP;
+    assert_int_equal(veil_cas_service_match(worker, c), -EPERM);
+    assert_non_null(strstr(veil_err_msg(), "debug workload refused"));
+    c->debug = false;
     assert_int_equal(veil_cas_service_match(worker, c), 0);
     c->security_version = 1;
     assert_int_equal(veil_cas_service_match(worker, c), -EPERM);
