@@ -13,3 +13,4 @@ struct veil_command {
 int veil_cmd_version(int argc, char **argv);
 int veil_cmd_attest(int argc, char **argv);
 int veil_cmd_verify(int argc, char **argv);
+int veil_cmd_cas(int argc, char **argv);

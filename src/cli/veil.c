@@ -10,6 +10,7 @@ static const struct veil_command commands[] = {
     { "version", "print the version", veil_cmd_version },
     { "attest", "obtain TEE evidence for report data", veil_cmd_attest },
     { "verify", "verify evidence and check it against a policy", veil_cmd_verify },
+    { "cas", "the attestation and secret service: serve, policies, audit", veil_cmd_cas },
 };
 
 static void usage(FILE *out) {
