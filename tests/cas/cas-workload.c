@@ -22,10 +22,10 @@ int main(int argc, char **argv) {
         { "signer", required_argument, NULL, 's' },    { "product-id", required_argument, NULL, 'p' },
         { "svn", required_argument, NULL, 'v' },       { "policy", required_argument, NULL, 'P' },
         { "service", required_argument, NULL, 'S' },   { "volume", required_argument, NULL, 'V' },
-        { "report", required_argument, NULL, 'R' },    { "no-cert", no_argument, NULL, 'n' },
+        { "report", required_argument, NULL, 'R' },    { "no-cert", no_argument, NULL, 'n' },       { "get", required_argument, NULL, 'G' },
         {},
     };
-    const char *cas = NULL, *cas_cert = NULL, *sim_dir = NULL, *policy = NULL, *service = NULL, *report = NULL;
+    const char *get = NULL, *cas = NULL, *cas_cert = NULL, *sim_dir = NULL, *policy = NULL, *service = NULL, *report = NULL;
     struct veil_sim_claims claims = { 0 };
     bool no_cert = false;
     char volumes[2048] = "";
@@ -44,6 +44,7 @@ int main(int argc, char **argv) {
         case 'S': service = optarg; break;
         case 'n': no_cert = true; break;
         case 'R': report = optarg; break;
+        case 'G': get = optarg; break;
         case 'V': {
             const char *eq = strchr(optarg, '=');
             if (!eq) return 2;
@@ -54,7 +55,7 @@ int main(int argc, char **argv) {
         default: return 2;
         }
     }
-    if (!cas || !cas_cert || !policy || !service) {
+    if (!cas || !cas_cert || (!get && (!policy || !service))) {
         fprintf(stderr, "usage: cas-workload --cas H:P --cas-cert F --sim-dir D --measurement HEX --policy P "
                         "--service S [--volume NAME=VER]... [--report NAME=VER]\n");
         return 2;
@@ -79,9 +80,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "cas-workload: %s\n", veil_err_describe(r));
         return 1;
     }
-    char body[4096];
+    char body[4096] = "";
     const char *path = "/v1/attest";
-    if (report) {
+    if (get) {
+    } else if (report) {
         const char *eq = strchr(report, '=');
         if (!eq) return 2;
         snprintf(body, sizeof(body), "{\"policy\":\"%s\",\"service\":\"%s\",\"volume\":\"%.*s\",\"version\":%s}", policy,
@@ -91,7 +93,8 @@ int main(int argc, char **argv) {
         snprintf(body, sizeof(body), "{\"policy\":\"%s\",\"service\":\"%s\",\"volumes\":{%s}}", policy, service, volumes);
     int status;
     _cleanup_secbuf_ struct veil_secbuf *resp = NULL;
-    if ((r = veil_cas_client_request(client, "POST", path, body, strlen(body), &status, &resp)) < 0) {
+    if ((r = get ? veil_cas_client_request(client, "GET", get, NULL, 0, &status, &resp)
+                 : veil_cas_client_request(client, "POST", path, body, strlen(body), &status, &resp)) < 0) {
         fprintf(stderr, "cas-workload: %s\n", veil_err_describe(r));
         return 1;
     }
