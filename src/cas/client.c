@@ -6,6 +6,9 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <event2/keyvalq_struct.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -144,6 +147,9 @@ int veil_cas_client_request(struct veil_cas_client *c, const char *method, const
         r = veil_err(-EIO, "cannot send the request");
         goto out;
     }
+    /* the socket exists now (connect is under way): small TLS records must not wait for delayed ACKs */
+    int fd = bufferevent_getfd(bev), one = 1;
+    if (fd >= 0) (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     event_base_dispatch(base);
     if (!res.done) r = veil_err(-EIO, "the request did not complete");
     else r = res.err;

@@ -16,7 +16,7 @@ static void usage(FILE *out, const char *prog) {
             "  --listen ADDR      listen address (default 127.0.0.1)\n"
             "  --port N           TCP port (default 8443; 0 = any free port, see --port-file)\n"
             "  --port-file FILE   write the bound port to FILE once ready\n"
-            "  --threads N        event loops (default: online CPUs, at least 2)\n"
+            "  --threads N        event loops (default: twice the online CPUs, at least 4)\n"
             "  --cert FILE        TLS certificate (default DIR/tls.crt, created on first start)\n"
             "  --key FILE         TLS private key (default DIR/tls.key)\n"
             "  --seal-root FILE   sim sealing root of the master key (default DIR/sim-seal.key)\n"

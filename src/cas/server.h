@@ -13,7 +13,7 @@ struct veil_cas_server_config {
     const char *address;        /* listen address (default 127.0.0.1) */
     uint16_t port;              /* 0: an ephemeral port (written to port_file) */
     const char *port_file;      /* write the bound port here once ready */
-    unsigned threads;           /* event loops (default: online CPUs, at least 2) */
+    unsigned threads;           /* event loops (default: twice the online CPUs, at least 4) */
     const char *cert_path;      /* TLS identity; default <state_dir>/tls.crt and tls.key */
     const char *key_path;
     const char *sim_root;       /* PEM root of a sim platform whose evidence workloads may present;

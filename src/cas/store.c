@@ -2,6 +2,7 @@
 /* SQLite state of veil-cas: schema, encrypted blobs, policy versions, secrets and volume versions. */
 #include "store.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <time.h>
@@ -52,17 +53,32 @@ int veil_cas_sql_prepare(struct veil_cas_store *s, const char *sql, sqlite3_stmt
     return rc == SQLITE_OK ? 0 : veil_cas_sql_err(s, rc, "prepare");
 }
 
+/*
+ * SQLite allows one writer at a time. Writers of this process queue on a mutex instead of
+ * SQLite's busy handler, which sleeps in growing steps (1, 2, 5, ... 100 ms) and turns
+ * contention into latency. Only the short write transaction is inside: TLS, evidence
+ * verification and rendering of every request run in parallel on their own threads.
+ */
+static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int veil_cas_store_begin(struct veil_cas_store *s) {
+    pthread_mutex_lock(&write_lock);
     /* IMMEDIATE: take the write lock now, so a transaction never fails half-way on an upgrade */
-    return veil_cas_sql_exec(s, "BEGIN IMMEDIATE");
+    int r = veil_cas_sql_exec(s, "BEGIN IMMEDIATE");
+    if (r < 0) pthread_mutex_unlock(&write_lock);
+    return r;
 }
 
+/* On failure the transaction is still open: the caller rolls back (which releases the lock). */
 int veil_cas_store_commit(struct veil_cas_store *s) {
-    return veil_cas_sql_exec(s, "COMMIT");
+    int r = veil_cas_sql_exec(s, "COMMIT");
+    if (r >= 0) pthread_mutex_unlock(&write_lock);
+    return r;
 }
 
 void veil_cas_store_rollback(struct veil_cas_store *s) {
     (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    pthread_mutex_unlock(&write_lock);
 }
 
 int veil_cas_store_open(const char *db_path, const struct veil_secbuf *master, struct veil_cas_store **ret) {
