@@ -22,7 +22,7 @@ ok() { n=$((n + 1)); echo "ok $n - $1"; }
 bad() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
 
-echo "1..26"
+echo "1..27"
 
 start() {
     rm -f "$T/port"
@@ -37,6 +37,7 @@ wl() { "$WL" --cas "$VEIL_CAS" --cas-cert "$VEIL_CAS_CERT" --sim-dir "$T/sim" "$
 
 M=$(printf 'ab%.0s' $(seq 32))
 M_OTHER=$(printf 'cd%.0s' $(seq 32))
+M_API=$(printf "ef%.0s" $(seq 32))
 # the sim platform: created by the first workload run (its root is what the service trusts)
 "$WL" --cas 127.0.0.1:1 --cas-cert /dev/null --sim-dir "$T/sim" --measurement "$M" --policy x --service y >/dev/null 2>&1
 
@@ -59,6 +60,7 @@ secrets:
   data_key: {kind: random, size: 32}
   ca: {kind: x509_ca, common_name: shop CA}
   web_cert: {kind: x509, issuer: ca, common_name: web, dns: [web, localhost]}
+  api_cert: {kind: x509, issuer: ca, common_name: api, dns: [api]}
 images:
   web: {key: image_key}
 volumes:
@@ -76,6 +78,13 @@ services:
       /etc/tls/key.pem: {content: "{{secret.web_cert.key}}", mode: "0400"}
     image: web
     volumes: [data]
+  api:
+    measurements: [$M_API]
+    tees: [sim]
+    files:
+      /tls/cert.pem: "{{secret.api_cert.cert}}"
+      /tls/key.pem: "{{secret.api_cert.key}}"
+      /tls/ca.pem: "{{secret.api_cert.ca}}"
   hw-only:
     measurements: [$M]
 EOF
@@ -115,6 +124,34 @@ CERT=$(grep -o '"path":"/etc/tls/cert.pem","content_base64":"[^"]*"' <<<"$out" |
 if grep -q "BEGIN CERTIFICATE" <<<"$CERT" && [ "$(grep -c 'BEGIN CERTIFICATE' <<<"$CERT")" = 2 ]; then
     ok "leaf certificate and policy CA delivered as a chain"
 else bad "certificate chain" "$CERT"; fi
+
+# two services of one policy authenticate each other with mutual TLS under the policy CA
+file_of() { grep -o "\"path\":\"$2\",\"content_base64\":\"[^\"]*\"" <<<"$1" | cut -d'"' -f8 | base64 -d; }
+API=$(wl --measurement "$M_API" --policy shop --service api)
+mkdir -p "$T/mtls"
+file_of "$API" /tls/cert.pem >"$T/mtls/api.crt"
+file_of "$API" /tls/key.pem >"$T/mtls/api.key"
+file_of "$API" /tls/ca.pem >"$T/mtls/ca.crt"
+file_of "$out" /etc/tls/key.pem >"$T/mtls/web.key"
+file_of "$out" /etc/tls/cert.pem | openssl x509 -out "$T/mtls/web.crt" 2>/dev/null
+MPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mtls() {
+    printf 'GET / HTTP/1.0\r\n\r\n' | timeout 5 openssl s_client -connect "127.0.0.1:$MPORT" -cert "$1" -key "$2" \
+        -CAfile "$T/mtls/ca.crt" -verify_return_error -verify_hostname api -servername api -quiet 2>/dev/null | head -1
+}
+# api serves, requiring a client certificate from the policy CA
+openssl s_server -accept "127.0.0.1:$MPORT" -cert "$T/mtls/api.crt" -key "$T/mtls/api.key" -CAfile "$T/mtls/ca.crt" \
+    -Verify 1 -verify_return_error -tls1_3 -www >/dev/null 2>&1 &
+SSERVER=$!
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$MPORT") 2>/dev/null && break; sleep 0.05; done
+# the foreign certificate first: the policy one succeeding afterwards shows the server was up throughout
+res_bad=$(mtls "$T/owner.crt" "$T/owner.key")
+res=$(mtls "$T/mtls/web.crt" "$T/mtls/web.key")
+kill $SSERVER 2>/dev/null
+wait $SSERVER 2>/dev/null
+if grep -q "200 ok" <<<"$res" && ! grep -q "200 ok" <<<"$res_bad"; then
+    ok "two services talk mutual TLS with policy-CA certificates (a foreign client certificate is refused)"
+else bad "mutual TLS between services" "with policy cert: $res" "with foreign cert: $res_bad"; fi
 
 out=$(wl --measurement "$M_OTHER" --policy shop --service web)
 if grep -q '^status 403' <<<"$out" && grep -q "measurement $M_OTHER not allowed" <<<"$out"; then
