@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What the store's files share among themselves: the connection, keys and SQL helpers. */
+#pragma once
+
+#include <sqlite3.h>
+
+#include "base/buf.h"
+#include "crypto/aead.h"
+#include "store.h"
+
+struct veil_cas_store {
+    sqlite3 *db;
+    struct veil_aead *aead;          /* blobs: policy texts and secret material */
+    struct veil_secbuf *audit_key;   /* HMAC key of the audit chain */
+};
+
+/* Translate a SQLite result code (the only place that does). */
+int veil_cas_sql_err(struct veil_cas_store *s, int rc, const char *what);
+int veil_cas_sql_exec(struct veil_cas_store *s, const char *sql) _warn_unused_;
+int veil_cas_sql_prepare(struct veil_cas_store *s, const char *sql, sqlite3_stmt **ret) _warn_unused_;
+int veil_cas_store_begin(struct veil_cas_store *s) _warn_unused_;
+int veil_cas_store_commit(struct veil_cas_store *s) _warn_unused_;
+void veil_cas_store_rollback(struct veil_cas_store *s);
+
+int veil_cas_blob_seal(struct veil_cas_store *s, const void *aad, size_t aad_size, const void *plain, size_t size,
+                       uint8_t **ret, size_t *ret_size) _warn_unused_;
+int veil_cas_blob_open(struct veil_cas_store *s, const void *aad, size_t aad_size, const uint8_t *blob,
+                       size_t blob_size, struct veil_secbuf **ret) _warn_unused_;
+
+/* Append an audit entry inside the caller's transaction. */
+int veil_cas_audit_append(struct veil_cas_store *s, const char *kind, const char *policy, const char *subject,
+                          const char *detail) _warn_unused_;
+
+/* Append s as a JSON string literal (quoted, escaped). */
+int veil_cas_json_escape(struct veil_buf *b, const char *s) _warn_unused_;
