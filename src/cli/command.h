@@ -12,3 +12,6 @@ struct veil_command {
 /* One declaration per subcommand file. */
 int veil_cmd_version(int argc, char **argv);
 int veil_cmd_pfs(int argc, char **argv);
+int veil_cmd_keygen(int argc, char **argv);
+int veil_cmd_wrap(int argc, char **argv);
+int veil_cmd_inspect(int argc, char **argv);

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/macro.h"
 
@@ -47,7 +49,7 @@ void image_manifest_done(struct image_manifest *m);
 
 /* index.json: the single image manifest it names (or the linux/amd64 one); -EBADMSG when none. */
 int image_index_parse(const void *data, size_t size, struct image_descriptor *ret) _warn_unused_;
-/* True when an index or manifest document's mediaType says it is an index (a nested index). */
+/* An image manifest (a nested index is refused). */
 int image_manifest_parse(const void *data, size_t size, struct image_manifest *ret) _warn_unused_;
 
 /* docker-archive manifest.json: first image's config path and layer paths (relative, checked). */

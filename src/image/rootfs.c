@@ -79,8 +79,8 @@ static void set_meta(struct image_node *n, const struct stat *st) {
 }
 
 static int scan(struct image_tree *t, int dir_fd, char *path, size_t path_size, uint64_t *ordinal) {
-    char **names;
-    size_t count;
+    char **names = NULL;
+    size_t count = 0;
     int r = list_dir(dir_fd, &names, &count);
     if (r < 0) return veil_err(r, "cannot list %s", path_size ? path : "/");
     for (size_t i = 0; r >= 0 && i < count; i++) {
