@@ -367,6 +367,8 @@ static int wrap_to_dir(struct wrap_state *w, const uint8_t *runtime, size_t runt
     if (r >= 0) r = write_veil_entries(disk, prefix, runtime, runtime_size, manifest, manifest_size);
     if (r >= 0 && archive_write_close(disk) != ARCHIVE_OK) r = veil_err(-EIO, "writing %s: %s", out, archive_error_string(disk));
     if (disk) archive_write_free(disk);
+    /* the root directory itself is no entry: give it the image's mode */
+    if (r >= 0 && chmod(staging, w->tree->root->mode) < 0) r = veil_err(-errno, "cannot set the mode of %s", staging);
     if (r >= 0) r = veil_sha256(runtime, runtime_size, runtime_digest);
     if (r >= 0) r = finish_labels(res, runtime_digest, body_digest, measurement, signer);
     if (r >= 0) r = write_key(o);
