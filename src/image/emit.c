@@ -171,8 +171,11 @@ static int emit_group(struct image_emit *e, struct image_node **group, size_t co
         }
         _cleanup_free_ char *tmp = NULL;
         if (asprintf(&tmp, "%s/encrypted", e->tmp_dir) < 0) return -ENOMEM;
-        if ((r = veil_encfile_store_fd(tmp, e->key, n->path, 1, memfd, 0600)) < 0)
-            return veil_err(r, "encrypting %s: %s", n->path, veil_err_msg());
+        if ((r = veil_encfile_store_fd(tmp, e->key, n->path, 1, memfd, 0600)) < 0) {
+            char detail[512];
+            snprintf(detail, sizeof(detail), "%s", veil_err_msg()); /* veil_err() reuses that buffer */
+            return veil_err(r, "encrypting %s: %s", n->path, detail);
+        }
         _cleanup_close_ int fd = open(tmp, O_RDONLY | O_CLOEXEC);
         unlink(tmp);
         struct stat st;

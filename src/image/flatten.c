@@ -4,6 +4,7 @@
 
 #include <archive_entry.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,8 +24,11 @@ int image_flatten(struct image_source *s, int root_fd, struct image_progress *p,
             _cleanup_(image_layer_stream_freep) struct image_layer_stream *st = NULL;
             if ((r = image_layer_stream_open(s, i, true, &st)) < 0) return r;
             uint64_t before = image_layer_stream_bytes(st);
-            if ((r = image_layer_apply(t, image_layer_stream_archive(st), (unsigned)i)) < 0)
-                return veil_err(r, "layer %zu (%s): %s", i, s->layers[i].member, veil_err_msg());
+            if ((r = image_layer_apply(t, image_layer_stream_archive(st), (unsigned)i)) < 0) {
+                char detail[512];
+                snprintf(detail, sizeof(detail), "%s", veil_err_msg()); /* veil_err() reuses that buffer */
+                return veil_err(r, "layer %zu (%s): %s", i, s->layers[i].member, detail);
+            }
             if ((r = image_layer_stream_finish(st)) < 0) return r;
             image_progress_add(p, image_layer_stream_bytes(st) - before);
         }
