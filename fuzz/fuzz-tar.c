@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (unsigned layer = 0; layer < 2; layer++) {
         struct archive *a = image_tar_reader_new();
         if (!a) break;
-        int r = archive_read_open_memory(a, data, size) == ARCHIVE_OK ? image_layer_apply(t, a, layer) : -1;
+        int r = archive_read_open_memory(a, data, size) == ARCHIVE_OK ? image_layer_apply(t, a, layer, NULL) : -1;
         archive_read_free(a);
         if (r < 0) break;
     }

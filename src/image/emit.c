@@ -157,7 +157,10 @@ static int emit_group(struct image_emit *e, struct image_node **group, size_t co
     if (total != expected) return veil_err(-EBADMSG, "%s changed while it was being wrapped", group[0]->path);
     uint8_t digest[VEIL_SHA256_SIZE];
     if ((r = veil_hash_final(h, digest)) < 0) return r;
-    for (size_t i = 0; i < count; i++) memcpy(group[i]->sha256, digest, sizeof(digest));
+    for (size_t i = 0; i < count; i++) {
+        memcpy(group[i]->sha256, digest, sizeof(digest));
+        group[i]->hashed = true;
+    }
 
     for (size_t i = 0; i < count; i++) {
         struct image_node *n = group[i];
@@ -201,27 +204,39 @@ static int cmp_source(const void *a, const void *b) {
     return strcmp(x->path, y->path);
 }
 
+/*
+ * Every layer is read to its end, even one that contributes no file: this pass
+ * verifies each blob's digest (in a second thread, see source.c) and that its
+ * headers are those pass 1 built the tree from.
+ */
 static int emit_files_from_layers(struct image_emit *e, struct image_node **files, size_t count, uint8_t *buf) {
     size_t next = 0;
-    for (size_t layer = 0; layer < e->source->layer_count && next < count; layer++) {
-        if (files[next]->src_layer != layer) continue;
+    for (size_t layer = 0; layer < e->source->layer_count; layer++) {
         _cleanup_(image_layer_stream_freep) struct image_layer_stream *st = NULL;
-        int r = image_layer_stream_open(e->source, layer, false, &st);
-        if (r < 0) return r;
+        _cleanup_(veil_hash_freep) struct veil_hash *fp = NULL;
+        int r = image_layer_stream_open(e->source, layer, true, &st);
+        if (r < 0 || (r = veil_hash_new(VEIL_HASH_SHA256, &fp)) < 0) return r;
         struct archive *a = image_layer_stream_archive(st);
-        for (uint64_t ordinal = 0; next < count && files[next]->src_layer == layer; ordinal++) {
+        for (uint64_t ordinal = 0;; ordinal++) {
             struct archive_entry *ae;
             r = archive_read_next_header(a, &ae);
+            if (r == ARCHIVE_EOF) break;
             if (r != ARCHIVE_OK) return image_archive_err(a, "layer changed or is truncated");
-            if (files[next]->src_ordinal != ordinal) continue;
+            if ((r = image_header_fingerprint(fp, ae)) < 0) return r;
+            if (next >= count || files[next]->src_layer != layer || files[next]->src_ordinal != ordinal) continue;
             size_t end = next;
             while (end < count && files[end]->src_layer == layer && files[end]->src_ordinal == ordinal) end++;
             struct content c = { .a = a, .buf = buf };
             if ((r = emit_group(e, files + next, end - next, &c)) < 0) return r;
             next = end;
         }
+        if ((r = image_layer_stream_finish(st)) < 0) return r;
+        uint8_t d[VEIL_SHA256_SIZE];
+        if ((r = veil_hash_final(fp, d)) < 0) return r;
+        if (memcmp(d, e->source->layers[layer].fingerprint, sizeof(d)) != 0)
+            return veil_err(-EBADMSG, "layer %s changed while it was being wrapped", e->source->layers[layer].member);
     }
-    if (next != count) return veil_err(-EBADMSG, "layer changed while it was being wrapped");
+    if (next != count) return veil_err(-EBADMSG, "a layer changed while it was being wrapped");
     return 0;
 }
 

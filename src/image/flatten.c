@@ -22,9 +22,9 @@ int image_flatten(struct image_source *s, int root_fd, struct image_progress *p,
     } else
         for (size_t i = 0; i < s->layer_count; i++) {
             _cleanup_(image_layer_stream_freep) struct image_layer_stream *st = NULL;
-            if ((r = image_layer_stream_open(s, i, true, &st)) < 0) return r;
+            if ((r = image_layer_stream_open(s, i, false, &st)) < 0) return r;
             uint64_t before = image_layer_stream_bytes(st);
-            if ((r = image_layer_apply(t, image_layer_stream_archive(st), (unsigned)i)) < 0) {
+            if ((r = image_layer_apply(t, image_layer_stream_archive(st), (unsigned)i, s->layers[i].fingerprint)) < 0) {
                 char detail[512];
                 snprintf(detail, sizeof(detail), "%s", veil_err_msg()); /* veil_err() reuses that buffer */
                 return veil_err(r, "layer %zu (%s): %s", i, s->layers[i].member, detail);
@@ -56,6 +56,11 @@ int image_read_node(struct image_source *s, int root_fd, const struct image_node
         for (uint64_t ordinal = 0; ordinal <= n->src_ordinal; ordinal++)
             if (archive_read_next_header(a, &e) != ARCHIVE_OK) return image_archive_err(a, "layer changed");
         if (archive_read_data(a, data, n->size) != (la_ssize_t)n->size) return image_archive_err(a, "reading a layer member");
+    }
+    if (n->hashed) {
+        uint8_t d[VEIL_SHA256_SIZE];
+        if ((r = veil_sha256(data, n->size, d)) < 0) return r;
+        if (memcmp(d, n->sha256, sizeof(d)) != 0) return veil_err(-EBADMSG, "%s changed while it was being wrapped", n->path);
     }
     data[n->size] = 0;
     *ret_size = n->size;

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "base/cursor.h"
 #include "base/err.h"
 #include "manifest/manifest.h"
 
@@ -139,13 +140,45 @@ static int apply_entry(struct image_tree *t, struct archive_entry *e, unsigned l
     return 0;
 }
 
-int image_layer_apply(struct image_tree *t, struct archive *a, unsigned layer) {
+static int hash_string(struct veil_hash *h, const char *s) {
+    uint8_t len[4];
+    size_t n = s ? strlen(s) : 0;
+    veil_store_u32le(len, (uint32_t)n);
+    int r = veil_hash_update(h, len, sizeof(len));
+    return r < 0 || n == 0 ? r : veil_hash_update(h, s, n);
+}
+
+int image_header_fingerprint(struct veil_hash *h, struct archive_entry *e) {
+    uint8_t fixed[8 + 6 * 8];
+    veil_store_u64le(fixed, archive_entry_filetype(e));
+    veil_store_u64le(fixed + 8, archive_entry_perm(e));
+    veil_store_u64le(fixed + 16, (uint64_t)archive_entry_uid(e));
+    veil_store_u64le(fixed + 24, (uint64_t)archive_entry_gid(e));
+    veil_store_u64le(fixed + 32, (uint64_t)archive_entry_mtime(e));
+    veil_store_u64le(fixed + 40, (uint64_t)archive_entry_size(e));
+    veil_store_u64le(fixed + 48, archive_entry_hardlink(e) != NULL);
+    int r = veil_hash_update(h, fixed, sizeof(fixed));
+    if (r >= 0) r = hash_string(h, archive_entry_pathname(e));
+    if (r >= 0) r = hash_string(h, archive_entry_hardlink(e));
+    if (r >= 0) r = hash_string(h, archive_entry_symlink(e));
+    return r;
+}
+
+int image_layer_apply(struct image_tree *t, struct archive *a, unsigned layer, uint8_t ret_fingerprint[VEIL_SHA256_SIZE]) {
+    _cleanup_(veil_hash_freep) struct veil_hash *h = NULL;
+    int r = veil_hash_new(VEIL_HASH_SHA256, &h);
+    if (r < 0) return r;
     struct archive_entry *e;
     for (uint64_t ordinal = 0;; ordinal++) {
-        int r = archive_read_next_header(a, &e);
-        if (r == ARCHIVE_EOF) return 0;
+        r = archive_read_next_header(a, &e);
+        if (r == ARCHIVE_EOF) break;
         if (r != ARCHIVE_OK) return image_archive_err(a, "corrupt or truncated layer");
         if (ordinal >= IMAGE_LAYER_MAX_ENTRIES) return veil_err(-EBADMSG, "layer has more than %u members", IMAGE_LAYER_MAX_ENTRIES);
         if ((r = apply_entry(t, e, layer, ordinal)) < 0) return r;
+        if ((r = image_header_fingerprint(h, e)) < 0) return r;
     }
+    uint8_t fp[VEIL_SHA256_SIZE];
+    if ((r = veil_hash_final(h, fp)) < 0) return r;
+    if (ret_fingerprint) memcpy(ret_fingerprint, fp, sizeof(fp));
+    return 0;
 }

@@ -5,7 +5,9 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,7 +16,7 @@
 #include "crypto/random.h"
 #include "layer.h"
 
-#define READ_BLOCK ((size_t)256 << 10)
+#define READ_BLOCK ((size_t)8 << 20)
 
 const char *image_input_kind_name(enum image_input_kind k) {
     switch (k) {
@@ -32,12 +34,57 @@ static const char *member_name(const char *name) {
     return name;
 }
 
-static struct archive *outer_reader(const char *path) {
+/*
+ * Input files are mapped rather than read: libarchive then hands out member data as
+ * pointers into the mapping, and the layer bytes are hashed and copied without
+ * passing through a read buffer first. (A file truncated under us while mapped would
+ * kill the process with SIGBUS; that is the owner's own input, so we accept it.)
+ */
+struct mapping {
+    void *data;
+    size_t size;
+};
+
+static int map_file(int fd, const char *path, struct mapping *ret) {
+    struct stat st;
+    if (fstat(fd, &st) < 0) return veil_err(-errno, "cannot stat %s", path);
+    if (!S_ISREG(st.st_mode)) return veil_err(-EBADMSG, "%s is not a regular file", path);
+    ret->size = (size_t)st.st_size;
+    ret->data = NULL;
+    if (ret->size == 0) return 0;
+    ret->data = mmap(NULL, ret->size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (ret->data == MAP_FAILED) {
+        ret->data = NULL;
+        return veil_err(-errno, "cannot map %s", path);
+    }
+    (void)madvise(ret->data, ret->size, MADV_SEQUENTIAL);
+    return 0;
+}
+
+static void unmap(struct mapping *m) {
+    if (m->data) munmap(m->data, m->size);
+    *m = (struct mapping){ 0 };
+}
+
+/* A tar reader over the mapped file at path; m receives the mapping (unmap after freeing the reader). */
+static struct archive *outer_reader(const char *path, struct mapping *m) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        veil_err(-errno, "cannot open %s", path);
+        return NULL;
+    }
+    int r = map_file(fd, path, m);
+    close(fd);
+    if (r < 0) return NULL;
     struct archive *a = image_tar_reader_new();
-    if (!a) return NULL;
-    if (archive_read_open_filename(a, path, READ_BLOCK) != ARCHIVE_OK) {
+    if (!a) {
+        unmap(m);
+        return NULL;
+    }
+    if (archive_read_open_memory(a, m->data ? m->data : (void *)"", m->size) != ARCHIVE_OK) {
         image_archive_err(a, path);
         archive_read_free(a);
+        unmap(m);
         return NULL;
     }
     return a;
@@ -61,7 +108,8 @@ static int seek_member(struct archive *a, const char *member, struct archive_ent
 
 int image_archive_read_member(const char *archive_path, const char *member, size_t max_size, uint8_t **ret_data,
                               size_t *ret_size) {
-    struct archive *a = outer_reader(archive_path);
+    struct mapping map;
+    struct archive *a = outer_reader(archive_path, &map);
     if (!a) return -EBADMSG; /* outer_reader recorded why */
     struct archive_entry *e;
     int r = seek_member(a, member, &e);
@@ -85,6 +133,7 @@ int image_archive_read_member(const char *archive_path, const char *member, size
         }
     }
     archive_read_free(a);
+    unmap(&map);
     return r;
 }
 
@@ -241,15 +290,102 @@ void image_source_free(struct image_source *s) {
 
 /* ---- layer streams ---- */
 
+/*
+ * The blob digest is computed by a second thread while the layer is parsed and
+ * copied: the bytes are handed out as pointers into the mapping, so the thread
+ * can hash a growing prefix of the blob without copies. Bytes that do not lie in
+ * the mapping (a compressed image archive) are hashed in line instead.
+ */
+struct digest_worker {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct veil_hash *hash;
+    const uint8_t *base; /* the blob's bytes handed out so far start here ... */
+    size_t avail;        /* ... and are this many */
+    size_t hashed;       /* how many of them the thread has hashed */
+    bool done, started;
+    int err;
+};
+
+static void *digest_thread(void *userdata) {
+    struct digest_worker *w = userdata;
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (w->hashed == w->avail && !w->done) pthread_cond_wait(&w->cond, &w->lock);
+        if (w->hashed == w->avail) break;
+        const uint8_t *p = w->base + w->hashed;
+        size_t n = w->avail - w->hashed;
+        pthread_mutex_unlock(&w->lock);
+        int r = veil_hash_update(w->hash, p, n);
+        pthread_mutex_lock(&w->lock);
+        if (r < 0 && !w->err) w->err = r;
+        w->hashed += n;
+        pthread_cond_broadcast(&w->cond);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+/* Wait until the thread has hashed everything handed to it. */
+static void digest_catch_up(struct digest_worker *w) {
+    pthread_mutex_lock(&w->lock);
+    while (w->hashed != w->avail) pthread_cond_wait(&w->cond, &w->lock);
+    pthread_mutex_unlock(&w->lock);
+}
+
+static int digest_feed(struct digest_worker *w, const struct mapping *map, const uint8_t *p, size_t n) {
+    const uint8_t *start = map->data, *end = start ? start + map->size : NULL;
+    if (!start || p < start || p + n > end) {
+        digest_catch_up(w); /* keep the order: everything before p first */
+        return veil_hash_update(w->hash, p, n);
+    }
+    pthread_mutex_lock(&w->lock);
+    if (w->base && p != w->base + w->avail) {
+        while (w->hashed != w->avail) pthread_cond_wait(&w->cond, &w->lock);
+        w->base = NULL;
+    }
+    if (!w->base) {
+        w->base = p;
+        w->avail = w->hashed = 0;
+    }
+    w->avail += n;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    return 0;
+}
+
+static int digest_start(struct digest_worker *w) {
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    int r = veil_hash_new(VEIL_HASH_SHA256, &w->hash);
+    if (r < 0) return r;
+    if ((r = -pthread_create(&w->thread, NULL, digest_thread, w)) < 0) return r;
+    w->started = true;
+    return 0;
+}
+
+static int digest_stop(struct digest_worker *w) {
+    if (w->started) {
+        pthread_mutex_lock(&w->lock);
+        w->done = true;
+        pthread_cond_broadcast(&w->cond);
+        pthread_mutex_unlock(&w->lock);
+        pthread_join(w->thread, NULL);
+        w->started = false;
+    }
+    return w->err;
+}
+
 struct image_layer_stream {
     struct archive *a;     /* the layer's tar reader */
     struct archive *outer; /* archives: the image archive, positioned at the blob */
-    int fd;                /* OCI directory: the blob file */
-    struct veil_hash *hash;
+    struct mapping map;    /* the mapped image archive, or the mapped blob of an OCI directory */
+    uint64_t map_pos;      /* OCI directory: next byte of the blob to hand out */
+    struct digest_worker *digest; /* when verifying */
     const struct image_layer_ref *ref;
     uint64_t bytes;
     bool eof;
-    uint8_t *buf;
 };
 
 static la_ssize_t stream_read(struct archive *a, void *userdata, const void **ret_buf) {
@@ -276,17 +412,12 @@ static la_ssize_t stream_read(struct archive *a, void *userdata, const void **re
         *ret_buf = block;
         n = (ssize_t)size;
     } else {
-        do
-            n = read(st->fd, st->buf, READ_BLOCK);
-        while (n < 0 && errno == EINTR);
-        if (n < 0) {
-            if (a) archive_set_error(a, errno, "reading layer blob");
-            return -1;
-        }
+        n = (ssize_t)MIN((uint64_t)READ_BLOCK, st->map.size - st->map_pos);
         if (n == 0) st->eof = true;
-        *ret_buf = st->buf;
+        *ret_buf = (const uint8_t *)st->map.data + st->map_pos;
+        st->map_pos += (uint64_t)n;
     }
-    if (st->hash && n > 0 && veil_hash_update(st->hash, *ret_buf, (size_t)n) < 0) {
+    if (st->digest && n > 0 && digest_feed(st->digest, &st->map, *ret_buf, (size_t)n) < 0) {
         if (a) archive_set_error(a, EIO, "hashing failed");
         return -1;
     }
@@ -297,21 +428,24 @@ static la_ssize_t stream_read(struct archive *a, void *userdata, const void **re
 int image_layer_stream_open(struct image_source *s, size_t index, bool verify, struct image_layer_stream **ret) {
     _cleanup_(image_layer_stream_freep) struct image_layer_stream *st = calloc(1, sizeof(*st));
     if (!st) return -ENOMEM;
-    st->fd = -1;
     st->ref = &s->layers[index];
     int r;
-    if (verify && (r = veil_hash_new(VEIL_HASH_SHA256, &st->hash)) < 0) return r;
     if (s->kind == IMAGE_INPUT_OCI_DIR) {
         _cleanup_free_ char *p = NULL;
         if (asprintf(&p, "%s/%s", s->path, st->ref->member) < 0) return -ENOMEM;
-        if ((st->fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) return veil_err(-errno, "cannot open layer %s", p);
-        if (!(st->buf = malloc(READ_BLOCK))) return -ENOMEM;
+        _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) return veil_err(-errno, "cannot open layer %s", p);
+        if ((r = map_file(fd, p, &st->map)) < 0) return r;
     } else {
-        if (!(st->outer = outer_reader(s->path))) return -EBADMSG;
+        if (!(st->outer = outer_reader(s->path, &st->map))) return -EBADMSG;
         struct archive_entry *e;
         r = seek_member(st->outer, st->ref->member, &e);
         if (r == -ENOENT) return veil_err(-EBADMSG, "image archive has no layer %s", st->ref->member);
         if (r < 0) return r;
+    }
+    if (verify) {
+        if (!(st->digest = calloc(1, sizeof(*st->digest)))) return -ENOMEM;
+        if ((r = digest_start(st->digest)) < 0) return r;
     }
     if (!(st->a = image_tar_reader_new())) return -ENOMEM;
     if (archive_read_open(st->a, st, NULL, stream_read, NULL) != ARCHIVE_OK)
@@ -332,11 +466,11 @@ int image_layer_stream_finish(struct image_layer_stream *st) {
     const void *buf;
     while (!st->eof)
         if (stream_read(NULL, st, &buf) < 0) return veil_err(-EBADMSG, "cannot read layer %s to its end", st->ref->member);
-    if (!st->hash) return 0;
+    if (!st->digest) return 0;
     uint8_t d[VEIL_SHA256_SIZE];
     char hex[2 * VEIL_SHA256_SIZE + 1];
-    int r = veil_hash_final(st->hash, d);
-    if (r < 0) return r;
+    int r = digest_stop(st->digest);
+    if (r < 0 || (r = veil_hash_final(st->digest->hash, d)) < 0) return r;
     veil_hex_encode(d, sizeof(d), hex);
     if (strcmp(hex, st->ref->digest + 7) != 0)
         return veil_err(-EBADMSG, "layer %s does not match its digest %s", st->ref->member, st->ref->digest);
@@ -350,8 +484,13 @@ void image_layer_stream_free(struct image_layer_stream *st) {
     if (!st) return;
     if (st->a) archive_read_free(st->a);
     if (st->outer) archive_read_free(st->outer);
-    if (st->fd >= 0) close(st->fd);
-    veil_hash_free(st->hash);
-    free(st->buf);
+    if (st->digest) {
+        (void)digest_stop(st->digest);
+        veil_hash_free(st->digest->hash);
+        pthread_mutex_destroy(&st->digest->lock);
+        pthread_cond_destroy(&st->digest->cond);
+        free(st->digest);
+    }
+    unmap(&st->map);
     free(st);
 }

@@ -22,6 +22,7 @@ struct image_layer_ref {
     char *member;       /* OCI dir: blob path below the directory; archives: member name */
     char digest[72];    /* expected "sha256:<hex>" of the blob bytes */
     int64_t size;       /* expected blob size, -1 when the format does not say */
+    uint8_t fingerprint[VEIL_SHA256_SIZE]; /* of the member headers seen in pass 1 (layer.h) */
 };
 
 struct image_source {

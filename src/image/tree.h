@@ -40,6 +40,7 @@ struct image_node {
     uint64_t src_ordinal;
     /* filled while the output is written */
     uint8_t sha256[VEIL_SHA256_SIZE];
+    bool hashed;    /* sha256 is set */
     bool encrypted;
 };
 

@@ -21,6 +21,7 @@
 #include "flatten.h"
 #include "image.h"
 #include "layer.h"
+#include "sink.h"
 #include "startup.h"
 #include "ustar.h"
 
@@ -76,23 +77,14 @@ static void rules_done(struct rules *rs) {
     free(rs->v);
 }
 
-/* ---- the layer writer: libarchive's tar output streamed into the outer file, hashed ---- */
-
-struct layer_sink {
-    struct image_ustar *out;     /* archive outputs */
-    struct veil_hash *hash;
-    uint64_t size;
-};
+/* ---- the layer writer: libarchive's tar output into a hashing sink that writes the outer file ---- */
 
 static la_ssize_t sink_write(struct archive *a, void *userdata, const void *buf, size_t size) {
-    struct layer_sink *s = userdata;
-    int r = veil_pwrite_all(s->out->fd, buf, size, (off_t)s->out->offset);
-    if (r < 0 || veil_hash_update(s->hash, buf, size) < 0) {
+    int r = image_sink_write(userdata, buf, size);
+    if (r < 0) {
         archive_set_error(a, -r, "writing the output layer");
         return -1;
     }
-    s->out->offset += size;
-    s->size += size;
     return (la_ssize_t)size;
 }
 
@@ -106,11 +98,9 @@ static struct archive *tar_writer(void) {
     return w;
 }
 
-static void digest_string(struct veil_hash *h, char out[72]) {
-    uint8_t d[VEIL_SHA256_SIZE];
+static void digest_string(const uint8_t d[VEIL_SHA256_SIZE], char out[72]) {
     char hex[2 * VEIL_SHA256_SIZE + 1];
-    if (veil_hash_final(h, d) < 0) memset(d, 0, sizeof(d));
-    veil_hex_encode(d, sizeof(d), hex);
+    veil_hex_encode(d, VEIL_SHA256_SIZE, hex);
     snprintf(out, 72, "sha256:%s", hex);
 }
 
@@ -380,6 +370,50 @@ static int wrap_to_dir(struct wrap_state *w, const uint8_t *runtime, size_t runt
     return r;
 }
 
+/* Stream one layer into the outer archive behind a reserved header slot, named by its digest. */
+struct layer_fill {
+    struct wrap_state *w;
+    const uint8_t *runtime, *manifest;
+    size_t runtime_size, manifest_size;
+};
+
+static int fill_layer(struct archive *tw, const struct layer_fill *f) {
+    if (!f->runtime) {
+        struct image_emit e = { .source = f->w->source, .root_fd = f->w->root_fd, .tree = f->w->tree, .writer = tw,
+                                .name_prefix = "", .key = f->w->o->image_key, .tmp_dir = f->w->tmp_dir,
+                                .progress = &f->w->progress };
+        return image_emit(&e);
+    }
+    return write_veil_entries(tw, "", f->runtime, f->runtime_size, f->manifest, f->manifest_size);
+}
+
+static int write_layer(struct image_ustar *u, bool docker, const struct layer_fill *f, char digest[72], uint64_t *ret_size) {
+    uint64_t header;
+    int r = image_ustar_begin(u, &header);
+    if (r < 0) return r;
+    _cleanup_(image_sink_freep) struct image_sink *sink = NULL;
+    if ((r = image_sink_new(u->fd, u->offset, &sink)) < 0) return r;
+    struct archive *tw = tar_writer();
+    if (!tw) return -ENOMEM;
+    if (archive_write_open2(tw, sink, NULL, sink_write, NULL, NULL) != ARCHIVE_OK)
+        r = veil_err(-EIO, "cannot start an output layer");
+    else {
+        r = fill_layer(tw, f);
+        if (r >= 0 && archive_write_close(tw) != ARCHIVE_OK) r = veil_err(-EIO, "writing an output layer: %s", archive_error_string(tw));
+    }
+    archive_write_free(tw);
+    uint8_t d[VEIL_SHA256_SIZE];
+    uint64_t size;
+    if (r < 0 || (r = image_sink_finish(sink, d, &size)) < 0) return r;
+    u->offset += size;
+    digest_string(d, digest);
+    char name[128];
+    snprintf(name, sizeof(name), docker ? "%s/layer.tar" : "blobs/sha256/%s", digest + 7);
+    if ((r = image_ustar_end(u, header, name, size)) < 0) return r;
+    *ret_size = size;
+    return 0;
+}
+
 /* The archive outputs: one flattened layer and the veil layer inside an OCI or docker archive. */
 static int wrap_to_archive(struct wrap_state *w, const uint8_t *runtime, size_t runtime_size, struct veil_wrap_result *res) {
     const struct veil_wrap_options *o = w->o;
@@ -388,10 +422,8 @@ static int wrap_to_archive(struct wrap_state *w, const uint8_t *runtime, size_t 
     int r = veil_atomic_begin(o->output, 0644, &af);
     if (r < 0) return veil_err(r, "cannot create %s", o->output);
     struct image_ustar u = { .fd = af.fd };
-    _cleanup_(veil_hash_freep) struct veil_hash *h1 = NULL, *h2 = NULL;
     char layer_digest[72], veil_digest[72], config_digest[72], manifest_digest[72], name[128];
-    uint64_t header1, header2;
-    struct layer_sink s1 = { .out = &u }, s2 = { .out = &u };
+    uint64_t layer_size, veil_size;
     _cleanup_free_ uint8_t *manifest = NULL;
     _cleanup_free_ char *config = NULL, *image_manifest = NULL, *index = NULL;
     size_t manifest_size, config_size;
@@ -401,48 +433,13 @@ static int wrap_to_archive(struct wrap_state *w, const uint8_t *runtime, size_t 
     if (!docker && ((r = image_ustar_add_file(&u, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}", 30)) < 0 ||
                     (r = image_ustar_add_dir(&u, "blobs/")) < 0 || (r = image_ustar_add_dir(&u, "blobs/sha256/")) < 0))
         goto fail;
-    /* layer 1: the flattened image, streamed into its reserved slot */
-    if ((r = veil_hash_new(VEIL_HASH_SHA256, &h1)) < 0 || (r = veil_hash_new(VEIL_HASH_SHA256, &h2)) < 0) goto fail;
-    s1.hash = h1;
-    s2.hash = h2;
-    if ((r = image_ustar_begin(&u, &header1)) < 0) goto fail;
-    struct archive *tw = tar_writer();
-    if (!tw) {
-        r = -ENOMEM;
-        goto fail;
-    }
-    if (archive_write_open2(tw, &s1, NULL, sink_write, NULL, NULL) != ARCHIVE_OK)
-        r = veil_err(-EIO, "cannot start the output layer");
-    else {
-        struct image_emit e = { .source = w->source, .root_fd = w->root_fd, .tree = w->tree, .writer = tw,
-                                .name_prefix = "", .key = o->image_key, .tmp_dir = w->tmp_dir, .progress = &w->progress };
-        r = image_emit(&e);
-        if (r >= 0 && archive_write_close(tw) != ARCHIVE_OK) r = veil_err(-EIO, "writing the output layer: %s", archive_error_string(tw));
-    }
-    archive_write_free(tw);
-    if (r < 0) goto fail;
-    digest_string(h1, layer_digest);
-    snprintf(name, sizeof(name), docker ? "%s/layer.tar" : "blobs/sha256/%s", layer_digest + 7);
-    if ((r = image_ustar_end(&u, header1, name, s1.size)) < 0) goto fail;
-
-    /* layer 2: /veil */
+    /* layer 1: the flattened image; then the manifest (it needs the files' hashes); layer 2: /veil */
+    struct layer_fill flat = { .w = w }, veil = { .w = w, .runtime = runtime, .runtime_size = runtime_size };
+    if ((r = write_layer(&u, docker, &flat, layer_digest, &layer_size)) < 0) goto fail;
     if ((r = build_manifest(w, res, &manifest, &manifest_size, body_digest)) < 0) goto fail;
-    if ((r = image_ustar_begin(&u, &header2)) < 0) goto fail;
-    if (!(tw = tar_writer())) {
-        r = -ENOMEM;
-        goto fail;
-    }
-    if (archive_write_open2(tw, &s2, NULL, sink_write, NULL, NULL) != ARCHIVE_OK)
-        r = veil_err(-EIO, "cannot start the veil layer");
-    else {
-        r = write_veil_entries(tw, "", runtime, runtime_size, manifest, manifest_size);
-        if (r >= 0 && archive_write_close(tw) != ARCHIVE_OK) r = veil_err(-EIO, "writing the veil layer: %s", archive_error_string(tw));
-    }
-    archive_write_free(tw);
-    if (r < 0) goto fail;
-    digest_string(h2, veil_digest);
-    snprintf(name, sizeof(name), docker ? "%s/layer.tar" : "blobs/sha256/%s", veil_digest + 7);
-    if ((r = image_ustar_end(&u, header2, name, s2.size)) < 0) goto fail;
+    veil.manifest = manifest;
+    veil.manifest_size = manifest_size;
+    if ((r = write_layer(&u, docker, &veil, veil_digest, &veil_size)) < 0) goto fail;
 
     /* config, manifest, index */
     if ((r = veil_sha256(runtime, runtime_size, runtime_digest)) < 0 ||
@@ -468,8 +465,8 @@ static int wrap_to_archive(struct wrap_state *w, const uint8_t *runtime, size_t 
         image_manifest = dump(json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:[{s:s, s:s, s:I}, {s:s, s:s, s:I}]}",
                                         "schemaVersion", 2, "mediaType", MEDIA_MANIFEST,
                                         "config", "mediaType", MEDIA_CONFIG, "digest", config_digest, "size", (json_int_t)config_size,
-                                        "layers", "mediaType", MEDIA_LAYER, "digest", layer_digest, "size", (json_int_t)s1.size,
-                                        "mediaType", MEDIA_LAYER, "digest", veil_digest, "size", (json_int_t)s2.size));
+                                        "layers", "mediaType", MEDIA_LAYER, "digest", layer_digest, "size", (json_int_t)layer_size,
+                                        "mediaType", MEDIA_LAYER, "digest", veil_digest, "size", (json_int_t)veil_size));
         if (!image_manifest || (r = sha256_string(image_manifest, strlen(image_manifest), manifest_digest)) < 0) {
             r = r < 0 ? r : -ENOMEM;
             goto fail;

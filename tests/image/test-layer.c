@@ -61,7 +61,7 @@ static uint8_t *make_tar(const struct member *m, size_t n, size_t *ret_size) {
 static int apply_bytes(struct image_tree *t, const uint8_t *data, size_t size, unsigned layer) {
     struct archive *a = image_tar_reader_new();
     assert_non_null(a);
-    int r = archive_read_open_memory(a, data, size) == ARCHIVE_OK ? image_layer_apply(t, a, layer) : -EBADMSG;
+    int r = archive_read_open_memory(a, data, size) == ARCHIVE_OK ? image_layer_apply(t, a, layer, NULL) : -EBADMSG;
     archive_read_free(a);
     return r;
 }
