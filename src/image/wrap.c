@@ -88,10 +88,11 @@ static la_ssize_t sink_write(struct archive *a, void *userdata, const void *buf,
     return (la_ssize_t)size;
 }
 
+/* No blocking in libarchive (bytes_per_block 0): data goes straight to the sink, which buffers. */
 static struct archive *tar_writer(void) {
     struct archive *w = archive_write_new();
     if (!w) return NULL;
-    if (archive_write_set_format_pax_restricted(w) != ARCHIVE_OK || archive_write_set_bytes_per_block(w, 10240) != ARCHIVE_OK) {
+    if (archive_write_set_format_pax_restricted(w) != ARCHIVE_OK || archive_write_set_bytes_per_block(w, 0) != ARCHIVE_OK) {
         archive_write_free(w);
         return NULL;
     }
