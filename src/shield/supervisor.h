@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The supervisor: receives seccomp notifications and answers them by the policy. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/macro.h"
+#include "policy.h"
+
+struct veil_shield_options {
+    const char *root;                       /* host path of the image root; "/" in a container */
+    const struct veil_shield_policy *policy;
+    /* The 32-byte key for a key name, or NULL when unknown. Lives as long as the supervisor. */
+    const uint8_t *(*key)(void *ctx, const char *name);
+    void *key_ctx;
+    const uint8_t *ephemeral_key;           /* 32 bytes made for this run */
+    unsigned threads;                       /* receivers on the listener (>= 1) */
+};
+
+struct veil_shield;
+
+int veil_shield_new(const struct veil_shield_options *o, struct veil_shield **ret) _warn_unused_;
+/* Start the receiving threads on the listener (the supervisor owns it from now on). */
+int veil_shield_serve(struct veil_shield *s, int listener) _warn_unused_;
+/* Write encrypted copies back (force: also the ones that may have changed through mmap). */
+int veil_shield_flush(struct veil_shield *s, bool force) _warn_unused_;
+/* Counters for the log at exit. */
+uint64_t veil_shield_notification_count(const struct veil_shield *s);
