@@ -29,6 +29,7 @@ static int set_rest(struct walk *w, const char *head, size_t head_size) {
 static void pop_component(struct walk *w) {
     while (w->out_size > 0 && w->out[w->out_size - 1] != '/') w->out_size--;
     if (w->out_size > 0) w->out_size--; /* the '/' itself */
+    w->out[w->out_size] = 0;
 }
 
 static int push_component(struct walk *w, const char *c, size_t n) {
@@ -36,6 +37,7 @@ static int push_component(struct walk *w, const char *c, size_t n) {
     w->out[w->out_size++] = '/';
     memcpy(w->out + w->out_size, c, n);
     w->out_size += n;
+    w->out[w->out_size] = 0; /* callbacks get a C string */
     return 0;
 }
 
@@ -67,6 +69,7 @@ int veil_shield_resolve(const struct veil_shield_resolver *r, const char *base, 
         if (b == 1) b = 0; /* "/" */
         memcpy(w.out, base, b);
         w.out_size = b;
+        w.out[b] = 0;
     }
     memcpy(w.rest, path, path_size);
     w.rest_size = path_size;
@@ -142,6 +145,7 @@ int veil_shield_resolve(const struct veil_shield_resolver *r, const char *base, 
         if (target_size == 0) return -ENOENT;
         w.out_size = before; /* the link's own name is replaced by its target */
         if (target[0] == '/') w.out_size = 0;
+        w.out[w.out_size] = 0;
         e = set_rest(&w, target, (size_t)target_size);
         if (e < 0) return e;
     }

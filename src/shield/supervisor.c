@@ -162,6 +162,20 @@ static int64_t refuse_unknown(const struct request *q, const struct veil_shield_
 
 /* ---------------------------------------------------------------- open */
 
+/* The process's umask, as the kernel would apply it to a file it creates (0022 when unknown). */
+static mode_t process_umask(pid_t pid) {
+    char path[64], buf[4096];
+    snprintf(path, sizeof(path), "/proc/%d/status", pid);
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 022;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    if (n <= 0) return 022;
+    buf[n] = 0;
+    const char *u = strstr(buf, "\nUmask:\t");
+    if (!u) return 022;
+    return (mode_t)strtoul(u + 8, NULL, 8) & 0777;
+}
+
 static int secret_fd(const struct veil_shield_verdict *v, int *ret) {
     _cleanup_close_ int memfd = memfd_create("veil:secret", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (memfd < 0) return -errno;
@@ -231,6 +245,7 @@ static struct answer do_open(const struct request *q, int dirfd, uint64_t path_a
             return answer_value(-EACCES);
         }
         int fd = -1;
+        if (flags & O_CREAT) mode &= ~process_umask(q->pid);
         r = veil_shield_vault_open(s->vault, p.path, key, flags, mode, &fd);
         if (r < 0) return answer_value(r);
         return answer_fd(fd, cloexec);
