@@ -448,15 +448,20 @@ static struct answer on_readlink(const struct request *q, int dirfd, uint64_t pa
 /* ---------------------------------------------------------------- exec */
 
 /* The kernel opens the executable and its interpreter itself: verify both first. */
-static int verify_executable(const struct request *q, const struct veil_shield_resolved *p, int depth) {
+static int verify_executable(struct veil_shield *s, const char *base, pid_t pid, const struct veil_shield_resolved *p,
+                             int depth) {
     const struct veil_shield_verdict *v = &p->verdict;
     switch (v->class) {
     case VEIL_SHIELD_PASSTHROUGH:
         return 0;
     case VEIL_SHIELD_TRUSTED:
         break;
-    case VEIL_SHIELD_DENIED:
-        return (int)refuse_unknown(q, p, "exec");
+    case VEIL_SHIELD_DENIED: {
+        struct stat st;
+        if (disk_lstat(s, p->path, &st) < 0) return -ENOENT;
+        veil_log_info("denied exec of %s (pid %d): not in the manifest", p->path, pid);
+        return -EACCES;
+    }
     case VEIL_SHIELD_DIRECTORY:
         return -EACCES;
     default:
@@ -466,9 +471,9 @@ static int verify_executable(const struct request *q, const struct veil_shield_r
         return -EACCES;
     }
     int fd;
-    int r = veil_shield_trusted_open(q->s->trusted, p->path, p->path_size, v, &fd);
+    int r = veil_shield_trusted_open(s->trusted, p->path, p->path_size, v, &fd);
     if (r < 0) return r == -ENOENT ? -ENOENT : -EACCES;
-    uint8_t head[65536];
+    uint8_t head[16384];
     ssize_t n = pread(fd, head, sizeof(head), 0);
     close(fd);
     if (n < 0) return -EIO;
@@ -478,13 +483,21 @@ static int verify_executable(const struct request *q, const struct veil_shield_r
     if (r < 0) return r;
     if (depth >= 4) return -ELOOP;
     struct veil_shield_resolved ip;
-    char base[VEIL_SHIELD_PATH_MAX];
-    r = read_base(q, AT_FDCWD, base, sizeof(base));
-    if (r < 0) return r;
-    struct veil_shield_resolver res = { .policy = q->s->o.policy, .readlink = disk_readlink, .ctx = q->s };
+    struct veil_shield_resolver res = { .policy = s->o.policy, .readlink = disk_readlink, .ctx = s };
     r = veil_shield_resolve(&res, base, interp, true, &ip);
     if (r < 0) return r;
-    return verify_executable(q, &ip, depth + 1);
+    return verify_executable(s, base, pid, &ip, depth + 1);
+}
+
+int veil_shield_verify_exec(struct veil_shield *s, const char *cwd, const char *path) {
+    struct veil_shield_resolved p;
+    struct veil_shield_resolver res = { .policy = s->o.policy, .readlink = disk_readlink, .ctx = s };
+    int r = veil_shield_resolve(&res, cwd, path, true, &p);
+    if (r < 0) return veil_err(r, "cannot resolve %s", path);
+    veil_err_clear();
+    r = verify_executable(s, cwd, 0, &p, 0);
+    if (r < 0 && !*veil_err_msg()) return veil_err(r, "%s", p.path);
+    return r;
 }
 
 static struct answer on_exec(const struct request *q, int dirfd, uint64_t path_addr, int flags) {
@@ -495,7 +508,10 @@ static struct answer on_exec(const struct request *q, int dirfd, uint64_t path_a
         return answer_continue(); /* fexecve of a descriptor the app already holds */
     int r = resolve_arg(q, dirfd, path_addr, !(flags & AT_SYMLINK_NOFOLLOW), &p);
     if (r < 0) return answer_value(r);
-    r = verify_executable(q, &p, 0);
+    char base[VEIL_SHIELD_PATH_MAX];
+    r = read_base(q, AT_FDCWD, base, sizeof(base));
+    if (r < 0) return answer_value(r);
+    r = verify_executable(q->s, base, q->pid, &p, 0);
     if (r < 0) return answer_value(r);
     return answer_continue();
 }
