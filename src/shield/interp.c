@@ -38,7 +38,7 @@ static int elf_interpreter(const uint8_t *data, size_t size, char *ret, size_t r
         return r;
     if (phentsize < sizeof(Elf64_Phdr)) return -EBADMSG;
     for (uint16_t i = 0; i < phnum; i++) {
-        if (phoff > size || (uint64_t)i * phentsize > size - phoff) return -EBADMSG;
+        if (phoff > size || ((uint64_t)i + 1) * phentsize > size - phoff) return -EBADMSG;
         struct veil_cursor ph = veil_cursor_make(data, size);
         if ((r = veil_cursor_seek(&ph, (size_t)(phoff + (uint64_t)i * phentsize))) < 0) return r;
         uint32_t type;
