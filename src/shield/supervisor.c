@@ -479,7 +479,15 @@ static int verify_executable(struct veil_shield *s, const char *base, pid_t pid,
     if (n < 0) return -EIO;
     char interp[VEIL_SHIELD_INTERP_MAX];
     r = veil_shield_interpreter(head, (size_t)n, interp, sizeof(interp));
-    if (r == -ENOENT || r == -EBADMSG) return 0; /* static ELF, or the kernel will refuse it */
+    if (r == -ENOENT) return 0; /* a static ELF */
+    if (r == -EBADMSG) {
+        /* an ELF whose interpreter we cannot see would be loaded unverified: fail closed */
+        if (n >= 4 && !memcmp(head, "\177ELF", 4)) {
+            veil_log_error("refusing to exec %s: cannot find its program interpreter", p->path);
+            return -EACCES;
+        }
+        return 0; /* not a format the kernel runs either */
+    }
     if (r < 0) return r;
     if (depth >= 4) return -ELOOP;
     struct veil_shield_resolved ip;
