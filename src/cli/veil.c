@@ -8,6 +8,7 @@
 
 static const struct veil_command commands[] = {
     { "version", "print the version", veil_cmd_version },
+    { "pfs", "encrypted files: keygen, encrypt, decrypt, verify, info", veil_cmd_pfs },
 };
 
 static void usage(FILE *out) {

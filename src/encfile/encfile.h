@@ -33,8 +33,8 @@
 #define VEIL_ENCFILE_KEY_SIZE 32
 #define VEIL_ENCFILE_FILE_ID_SIZE 16
 #define VEIL_ENCFILE_NODE_SIZE ((size_t)65536)
-/* Largest plaintext size: keeps the tree at most 3 levels deep (2^11 children per tree node). */
-#define VEIL_ENCFILE_MAX_SIZE ((uint64_t)1 << 44)
+/* Largest plaintext size (1 TiB): keeps the tree at most 3 levels deep (2^11 children per tree node). */
+#define VEIL_ENCFILE_MAX_SIZE ((uint64_t)1 << 40)
 /* Longest logical path accepted (bytes, without NUL). */
 #define VEIL_ENCFILE_PATH_MAX 4096
 
