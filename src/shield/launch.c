@@ -96,6 +96,13 @@ _noreturn_ static void child(const struct veil_shield_launch *l, int sock) {
         if (setresgid(l->gid, l->gid, l->gid) < 0) child_fail(sock, "cannot set the group", errno);
         if (setresuid(l->uid, l->uid, l->uid) < 0) child_fail(sock, "cannot set the user", errno);
     }
+    /*
+     * We inherited veil-run's non-dumpable state, and without CAP_SYS_PTRACE (a
+     * container's default) the supervisor could not read the path of our own
+     * execve. Nothing secret is left in this copy: secret buffers are
+     * MADV_DONTFORK. execve would make the application dumpable anyway.
+     */
+    prctl(PR_SET_DUMPABLE, 1);
     int listener = -1;
     int r = veil_shield_filter_install(&listener);
     if (r < 0) child_fail(sock, "cannot install the seccomp filter", -r);
