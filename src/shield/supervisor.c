@@ -470,15 +470,12 @@ static int verify_executable(struct veil_shield *s, const char *base, pid_t pid,
                       veil_shield_class_name(v->class));
         return -EACCES;
     }
-    int fd;
-    int r = veil_shield_trusted_open(s->trusted, p->path, p->path_size, v, &fd);
-    if (r < 0) return r == -ENOENT ? -ENOENT : -EACCES;
     uint8_t head[16384];
-    ssize_t n = pread(fd, head, sizeof(head), 0);
-    close(fd);
-    if (n < 0) return -EIO;
+    size_t n;
+    int r = veil_shield_trusted_check(s->trusted, p->path, p->path_size, v, head, sizeof(head), &n);
+    if (r < 0) return r == -ENOENT ? -ENOENT : -EACCES;
     char interp[VEIL_SHIELD_INTERP_MAX];
-    r = veil_shield_interpreter(head, (size_t)n, interp, sizeof(interp));
+    r = veil_shield_interpreter(head, n, interp, sizeof(interp));
     if (r == -ENOENT) return 0; /* a static ELF */
     if (r == -EBADMSG) {
         /* an ELF whose interpreter we cannot see would be loaded unverified: fail closed */
@@ -713,8 +710,21 @@ int veil_shield_new(const struct veil_shield_options *o, struct veil_shield **re
     return 0;
 }
 
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+
 int veil_shield_serve(struct veil_shield *s, int listener) {
     s->listener = listener;
+    /*
+     * Linux 6.6+: the kernel hands the CPU straight to the supervisor and back,
+     * instead of a wake-up through the scheduler, for each notification.
+     */
+    if (s->o.sync_wakeup && ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) < 0)
+        veil_log_debug("synchronous wake-ups are not available: %m");
     unsigned count = s->o.threads ? s->o.threads : 1;
     for (unsigned i = 0; i < count; i++) {
         pthread_t t;

@@ -16,6 +16,7 @@ struct veil_shield_options {
     void *key_ctx;
     const uint8_t *ephemeral_key;           /* 32 bytes made for this run */
     unsigned threads;                       /* receivers on the listener (>= 1) */
+    bool sync_wakeup;                       /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP where the kernel has it */
 };
 
 struct veil_shield;

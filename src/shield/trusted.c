@@ -10,12 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/err.h"
+#include "base/fileio.h"
 #include "base/log.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
@@ -26,16 +26,30 @@
 
 #define BUCKETS 4096u
 
+enum cached_state {
+    STATE_NEW = 0,
+    STATE_PENDING,  /* being verified by one thread; others wait on `done` */
+    STATE_READY,    /* memfd holds the verified, sealed copy */
+    STATE_FAILED,   /* refused for good (tampered or missing): error */
+    STATE_RETRY,    /* failed for a transient reason */
+    STATE_DISK_OK,  /* only hashed on disk (for execve): dev/ino/ctime identify what was hashed */
+};
+
 struct cached {
     struct cached *next;
     char *path;
-    int memfd;  /* -1 when verification failed */
-    int error;  /* the refusal, when memfd < 0 */
+    enum cached_state state;
+    int memfd;
+    int error;
+    dev_t dev;
+    ino_t ino;
+    struct timespec ctime;
 };
 
 struct veil_shield_trusted {
     int root_fd;
     pthread_mutex_t lock;
+    pthread_cond_t done;
     struct cached *buckets[BUCKETS];
 };
 
@@ -44,6 +58,7 @@ int veil_shield_trusted_new(int root_fd, struct veil_shield_trusted **ret) {
     if (!t) return -ENOMEM;
     t->root_fd = root_fd;
     pthread_mutex_init(&t->lock, NULL);
+    pthread_cond_init(&t->done, NULL);
     *ret = t;
     return 0;
 }
@@ -58,6 +73,7 @@ void veil_shield_trusted_free(struct veil_shield_trusted *t) {
             free(c);
         }
     pthread_mutex_destroy(&t->lock);
+    pthread_cond_destroy(&t->done);
     free(t);
 }
 
@@ -85,104 +101,212 @@ static int make_memfd(const char *path) {
     return fd < 0 ? -errno : fd;
 }
 
-/* Copy, seal, then hash the sealed copy: what was hashed is what will be served. */
-static int verify_into_memfd(int root_fd, const char *path, const struct veil_shield_verdict *v, int *ret_memfd) {
-    _cleanup_close_ int src = open_in_root(root_fd, path, O_RDONLY);
-    if (src < 0) return veil_err(src, "cannot open %s", path);
-    struct stat st;
-    if (fstat(src, &st) < 0) return -errno;
-    if (!S_ISREG(st.st_mode)) return veil_err(-EACCES, "%s is not a regular file on disk", path);
-    if ((uint64_t)st.st_size != v->size)
-        return veil_err(-EACCES, "%s has %lld bytes on disk, the manifest says %llu", path, (long long)st.st_size,
-                        (unsigned long long)v->size);
+#define CHUNK_SIZE ((size_t)256 << 10)
 
+/*
+ * Stream the file through one buffer: each chunk is hashed and then written to
+ * the memfd from that same buffer, so the copy holds exactly the bytes that were
+ * hashed, whatever the host does to the file meanwhile. memfd < 0: hash only.
+ */
+static int hash_stream(int src, int memfd, const char *path, const struct veil_shield_verdict *v) {
+    _cleanup_(veil_hash_freep) struct veil_hash *h = NULL;
+    int r = veil_hash_new(VEIL_HASH_SHA256, &h);
+    if (r < 0) return r;
+    _cleanup_free_ uint8_t *buf = malloc(CHUNK_SIZE);
+    if (!buf) return -ENOMEM;
+    uint64_t done = 0;
+    while (done < v->size) {
+        size_t want = (size_t)MIN((uint64_t)CHUNK_SIZE, v->size - done);
+        ssize_t n = pread(src, buf, want, (off_t)done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return veil_err(-errno, "cannot read %s", path);
+        if (n == 0) return veil_err(-EACCES, "%s shrank while it was read", path);
+        if ((r = veil_hash_update(h, buf, (size_t)n)) < 0) return r;
+        if (memfd >= 0 && (r = veil_write_all(memfd, buf, (size_t)n)) < 0) return veil_err(r, "cannot copy %s", path);
+        done += (uint64_t)n;
+    }
+    uint8_t digest[VEIL_SHA256_SIZE];
+    if ((r = veil_hash_final(h, digest)) < 0) return r;
+    if (!veil_memeq_ct(digest, v->sha256, sizeof(digest)))
+        return veil_err(-EACCES, "%s does not match its digest in the manifest", path);
+    return 0;
+}
+
+static int open_checked(int root_fd, const char *path, const struct veil_shield_verdict *v, struct stat *ret_st) {
+    int src = open_in_root(root_fd, path, O_RDONLY);
+    if (src < 0) return veil_err(src, "cannot open %s", path);
+    if (fstat(src, ret_st) < 0) {
+        close(src);
+        return -errno;
+    }
+    if (!S_ISREG(ret_st->st_mode)) {
+        close(src);
+        return veil_err(-EACCES, "%s is not a regular file on disk", path);
+    }
+    if ((uint64_t)ret_st->st_size != v->size) {
+        close(src);
+        return veil_err(-EACCES, "%s has %lld bytes on disk, the manifest says %llu", path,
+                        (long long)ret_st->st_size, (unsigned long long)v->size);
+    }
+    return src;
+}
+
+/* Copy while hashing, then seal: what was verified is what every later open reads. */
+static int verify_into_memfd(int root_fd, const char *path, const struct veil_shield_verdict *v, int *ret_memfd) {
+    struct stat st;
+    _cleanup_close_ int src = open_checked(root_fd, path, v, &st);
+    if (src < 0) return src;
     _cleanup_close_ int memfd = make_memfd(path);
     if (memfd < 0) return veil_err(memfd, "cannot create a memfd for %s", path);
-    off_t off = 0;
-    while ((uint64_t)off < v->size) {
-        ssize_t n = sendfile(memfd, src, &off, (size_t)MIN(v->size - (uint64_t)off, (uint64_t)1 << 30));
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return veil_err(-errno, "cannot copy %s", path);
-        }
-        if (n == 0) break;
-    }
+    int r = hash_stream(src, memfd, path, v);
+    if (r < 0) return r;
     if (fchmod(memfd, v->mode & 07777) < 0) return -errno;
     if (fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
         return veil_err(-errno, "cannot seal the copy of %s", path);
-
-    struct stat mst;
-    if (fstat(memfd, &mst) < 0) return -errno;
-    if ((uint64_t)mst.st_size != v->size) return veil_err(-EACCES, "%s changed size while it was read", path);
-    uint8_t digest[VEIL_SHA256_SIZE];
-    int r;
-    if (v->size == 0) {
-        r = veil_sha256("", 0, digest);
-    } else {
-        void *p = mmap(NULL, v->size, PROT_READ, MAP_PRIVATE, memfd, 0);
-        if (p == MAP_FAILED) return -errno;
-        r = veil_sha256(p, v->size, digest);
-        munmap(p, v->size);
-    }
-    if (r < 0) return r;
-    if (!veil_memeq_ct(digest, v->sha256, sizeof(digest)))
-        return veil_err(-EACCES, "%s does not match its digest in the manifest", path);
     *ret_memfd = TAKE_FD(memfd);
     return 0;
 }
 
-/* The cached entry for path, verifying on first use. Called with the lock held. */
-static struct cached *lookup_locked(struct veil_shield_trusted *t, const char *path, size_t path_size,
-                                    const struct veil_shield_verdict *v) {
-    uint32_t b = path_hash(path, path_size) % BUCKETS;
-    for (struct cached *c = t->buckets[b]; c; c = c->next)
-        if (strlen(c->path) == path_size && !memcmp(c->path, path, path_size)) return c;
-
-    struct cached *c = calloc(1, sizeof(*c));
-    if (!c) return NULL;
-    c->path = strndup(path, path_size);
-    if (!c->path) {
-        free(c);
-        return NULL;
-    }
-    veil_err_clear();
-    int r = verify_into_memfd(t->root_fd, c->path, v, &c->memfd);
-    if (r < 0) {
-        c->memfd = -1;
-        c->error = r;
-        if (r == -ENOENT)
-            veil_log_warning("trusted file %s is missing from the image", c->path);
-        else
-            veil_log_error("refusing trusted file %s: %s", c->path, veil_err_describe(r));
-        if (r != -ENOENT && r != -EACCES) {
-            /* transient (memory, descriptors): don't remember */
-            free(c->path);
-            free(c);
-            errno = -r;
-            return NULL;
-        }
-    }
-    c->next = t->buckets[b];
-    t->buckets[b] = c;
-    return c;
+static void log_refusal(const char *path, int r) {
+    if (r == -ENOENT)
+        veil_log_warning("trusted file %s is missing from the image", path);
+    else
+        veil_log_error("refusing trusted file %s: %s", path, veil_err_describe(r));
 }
 
-int veil_shield_trusted_check(struct veil_shield_trusted *t, const char *path, size_t path_size,
-                              const struct veil_shield_verdict *v) {
+static struct cached *find_locked(struct veil_shield_trusted *t, const char *path, size_t path_size, uint32_t *ret_bucket) {
+    uint32_t b = path_hash(path, path_size) % BUCKETS;
+    *ret_bucket = b;
+    for (struct cached *c = t->buckets[b]; c; c = c->next)
+        if (strlen(c->path) == path_size && !memcmp(c->path, path, path_size)) return c;
+    return NULL;
+}
+
+/*
+ * The verified copy of path: 0 with the memfd, or the remembered refusal.
+ * Verification runs without the lock (other paths are served meanwhile);
+ * callers asking for the same path wait for it.
+ */
+static int get_memfd(struct veil_shield_trusted *t, const char *path, size_t path_size,
+                     const struct veil_shield_verdict *v, int *ret_memfd) {
     pthread_mutex_lock(&t->lock);
-    struct cached *c = lookup_locked(t, path, path_size, v);
-    int r = !c ? -errno : c->memfd < 0 ? c->error : 0;
+    uint32_t b;
+    struct cached *c = find_locked(t, path, path_size, &b);
+    while (c && c->state == STATE_PENDING) {
+        pthread_cond_wait(&t->done, &t->lock);
+        c = find_locked(t, path, path_size, &b);
+    }
+    if (c && (c->state == STATE_READY || c->state == STATE_FAILED)) {
+        int r = c->state == STATE_READY ? 0 : c->error;
+        if (r == 0) *ret_memfd = c->memfd;
+        pthread_mutex_unlock(&t->lock);
+        return r;
+    }
+    if (!c) {
+        c = calloc(1, sizeof(*c));
+        if (!c || !(c->path = strndup(path, path_size))) {
+            free(c);
+            pthread_mutex_unlock(&t->lock);
+            return -ENOMEM;
+        }
+        c->memfd = -1;
+        c->next = t->buckets[b];
+        t->buckets[b] = c;
+    }
+    c->state = STATE_PENDING;
+    c->memfd = -1;
+    pthread_mutex_unlock(&t->lock);
+
+    veil_err_clear();
+    int memfd = -1;
+    int r = verify_into_memfd(t->root_fd, c->path, v, &memfd);
+    if (r < 0) log_refusal(c->path, r);
+
+    pthread_mutex_lock(&t->lock);
+    if (r == 0) {
+        c->state = STATE_READY;
+        c->memfd = memfd;
+        *ret_memfd = memfd;
+    } else if (r == -ENOENT || r == -EACCES) {
+        c->state = STATE_FAILED; /* remembered: a tampered file is not read again */
+        c->error = r;
+    } else {
+        c->state = STATE_RETRY; /* transient (memory, descriptors): try again next time */
+    }
+    pthread_cond_broadcast(&t->done);
     pthread_mutex_unlock(&t->lock);
     return r;
 }
 
+static bool same_file(const struct cached *c, const struct stat *st) {
+    return c->dev == st->st_dev && c->ino == st->st_ino && c->ctime.tv_sec == st->st_ctim.tv_sec &&
+           c->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+static int read_head(int src, uint8_t *head, size_t head_size, size_t *ret_size) {
+    ssize_t n = pread(src, head, head_size, 0);
+    if (n < 0) return -errno;
+    *ret_size = (size_t)n;
+    return 0;
+}
+
+int veil_shield_trusted_check(struct veil_shield_trusted *t, const char *path, size_t path_size,
+                              const struct veil_shield_verdict *v, uint8_t *head, size_t head_size,
+                              size_t *ret_head_size) {
+    /*
+     * For execve: the kernel reads the file from disk itself, so a copy would be
+     * wasted. Hash the disk file, and remember it by identity and change time.
+     */
+    struct stat st;
+    veil_err_clear();
+    _cleanup_close_ int src = open_checked(t->root_fd, path, v, &st);
+    pthread_mutex_lock(&t->lock);
+    uint32_t b;
+    struct cached *c = find_locked(t, path, path_size, &b);
+    int r = 1;
+    if (c && (c->state == STATE_FAILED)) r = c->error;
+    else if (c && c->state == STATE_DISK_OK && src >= 0 && same_file(c, &st)) r = 0;
+    pthread_mutex_unlock(&t->lock);
+    if (r < 0) return r;
+    if (r == 0) return read_head(src, head, head_size, ret_head_size);
+    if (src < 0) {
+        log_refusal(path, src);
+        return src;
+    }
+    r = hash_stream(src, -1, path, v);
+    if (r < 0) {
+        log_refusal(path, r);
+        return r;
+    }
+    pthread_mutex_lock(&t->lock);
+    c = find_locked(t, path, path_size, &b);
+    if (!c) {
+        c = calloc(1, sizeof(*c));
+        if (c && !(c->path = strndup(path, path_size))) {
+            free(c);
+            c = NULL;
+        }
+        if (c) {
+            c->memfd = -1;
+            c->next = t->buckets[b];
+            t->buckets[b] = c;
+        }
+    }
+    if (c && (c->state == STATE_NEW || c->state == STATE_DISK_OK || c->state == STATE_RETRY)) {
+        c->state = STATE_DISK_OK;
+        c->memfd = -1;
+        c->dev = st.st_dev;
+        c->ino = st.st_ino;
+        c->ctime = st.st_ctim;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return read_head(src, head, head_size, ret_head_size);
+}
+
 int veil_shield_trusted_open(struct veil_shield_trusted *t, const char *path, size_t path_size,
                              const struct veil_shield_verdict *v, int *ret_fd) {
-    pthread_mutex_lock(&t->lock);
-    struct cached *c = lookup_locked(t, path, path_size, v);
-    int memfd = c ? c->memfd : -1;
-    int r = !c ? -errno : c->memfd < 0 ? c->error : 0;
-    pthread_mutex_unlock(&t->lock);
+    int memfd = -1;
+    int r = get_memfd(t, path, path_size, v, &memfd);
     if (r < 0) return r;
     /* a new open file description, so each open has its own offset (ld.so reads from the current one) */
     char proc[64];

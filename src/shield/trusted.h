@@ -28,6 +28,11 @@ void veil_shield_trusted_free(struct veil_shield_trusted *t);
  */
 int veil_shield_trusted_open(struct veil_shield_trusted *t, const char *path, size_t path_size,
                              const struct veil_shield_verdict *v, int *ret_fd) _warn_unused_;
-/* Verify without opening (for execve). */
+/*
+ * For execve, whose file the kernel reads from disk itself: hash the file on
+ * disk (no copy) and return its first bytes (to find its interpreter). A file
+ * verified before is recognised by device, inode and change time.
+ */
 int veil_shield_trusted_check(struct veil_shield_trusted *t, const char *path, size_t path_size,
-                              const struct veil_shield_verdict *v) _warn_unused_;
+                              const struct veil_shield_verdict *v, uint8_t *head, size_t head_size,
+                              size_t *ret_head_size) _warn_unused_;
