@@ -219,6 +219,9 @@ int main(int argc, char **argv) {
         .ephemeral_key = ephemeral->data,
         .threads = threads,
         .sync_wakeup = getenv("VEIL_SHIELD_NO_SYNC_WAKEUP") == NULL,
+        .switch_ids = cfg->uid != getuid() || cfg->gid != getgid(),
+        .app_uid = cfg->uid,
+        .app_gid = cfg->gid,
     };
     struct veil_shield *s;
     veil_err_clear();

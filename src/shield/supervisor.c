@@ -77,13 +77,44 @@ static bool still_valid(const struct request *q) {
     return ioctl(q->s->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
+/* ---------------------------------------------------------------- credentials */
+
+/*
+ * Without CAP_SYS_PTRACE (a container's default) the kernel lets us read a
+ * process's memory and its /proc links only when our credentials match its
+ * own. For an application running as another user, each receiving thread
+ * takes the application's real ids (process_vm_readv checks those) and, around
+ * /proc look-ups, its file-system ids; the effective ids stay root's so files
+ * can still be opened. Raw system calls: they change this thread only.
+ */
+static void thread_take_app_ids(const struct veil_shield *s) {
+    if (!s->o.switch_ids) return;
+    if (syscall(SYS_setresgid, s->o.app_gid, -1, -1) < 0 || syscall(SYS_setresuid, s->o.app_uid, -1, -1) < 0)
+        veil_log_warning("cannot take the application's ids: %m");
+}
+
+static void proc_access_begin(const struct veil_shield *s) {
+    if (!s->o.switch_ids) return;
+    syscall(SYS_setfsgid, s->o.app_gid);
+    syscall(SYS_setfsuid, s->o.app_uid);
+}
+
+static void proc_access_end(const struct veil_shield *s) {
+    if (!s->o.switch_ids) return;
+    syscall(SYS_setfsuid, 0);
+    syscall(SYS_setfsgid, 0);
+}
+
 /* ---------------------------------------------------------------- paths */
 
 /* The application's view of a host path from /proc: strip the root, refuse what lies outside it. */
 static int app_view_of_proc_link(const struct veil_shield *s, const char *link, char *out, size_t out_size) {
     char host[PATH_MAX];
+    proc_access_begin(s);
     ssize_t n = readlink(link, host, sizeof(host) - 1);
-    if (n < 0) return errno == ENOENT ? -EBADF : -errno;
+    int err = errno;
+    proc_access_end(s);
+    if (n < 0) return err == ENOENT ? -EBADF : -err;
     host[n] = 0;
     if (host[0] != '/') return -ENOTDIR; /* pipe:, socket:, anon_inode: */
     static const char deleted[] = " (deleted)";
@@ -163,10 +194,12 @@ static int64_t refuse_unknown(const struct request *q, const struct veil_shield_
 /* ---------------------------------------------------------------- open */
 
 /* The process's umask, as the kernel would apply it to a file it creates (0022 when unknown). */
-static mode_t process_umask(pid_t pid) {
+static mode_t process_umask(const struct veil_shield *s, pid_t pid) {
     char path[64], buf[4096];
     snprintf(path, sizeof(path), "/proc/%d/status", pid);
+    proc_access_begin(s);
     _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    proc_access_end(s);
     if (fd < 0) return 022;
     ssize_t n = read(fd, buf, sizeof(buf) - 1);
     if (n <= 0) return 022;
@@ -245,7 +278,7 @@ static struct answer do_open(const struct request *q, int dirfd, uint64_t path_a
             return answer_value(-EACCES);
         }
         int fd = -1;
-        if (flags & O_CREAT) mode &= ~process_umask(q->pid);
+        if (flags & O_CREAT) mode &= ~process_umask(s, q->pid);
         r = veil_shield_vault_open(s->vault, p.path, key, flags, mode, &fd);
         if (r < 0) return answer_value(r);
         return answer_fd(fd, cloexec);
@@ -527,8 +560,11 @@ static struct answer on_fsync(const struct request *q, int fd) {
     char link[64];
     snprintf(link, sizeof(link), "/proc/%d/fd/%d", q->pid, fd);
     struct stat st;
-    if (stat(link, &st) < 0) return answer_continue(); /* let the kernel say EBADF */
-    int r = veil_shield_vault_sync_inode(q->s->vault, st.st_dev, st.st_ino);
+    proc_access_begin(q->s);
+    int r = stat(link, &st);
+    proc_access_end(q->s);
+    if (r < 0) return answer_continue(); /* let the kernel say EBADF */
+    r = veil_shield_vault_sync_inode(q->s->vault, st.st_dev, st.st_ino);
     if (r == -ENOENT) return answer_continue();
     return answer_value(r < 0 ? -EIO : 0);
 }
@@ -672,6 +708,7 @@ static void *receiver(void *arg_) {
     _cleanup_free_ struct seccomp_notif *n = calloc(1, MAX(s->sizes.seccomp_notif, sizeof(*n)));
     _cleanup_free_ struct seccomp_notif_resp *resp = calloc(1, MAX(s->sizes.seccomp_notif_resp, sizeof(*resp)));
     if (!n || !resp) return NULL;
+    thread_take_app_ids(s);
     for (;;) {
         memset(n, 0, s->sizes.seccomp_notif);
         if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, n) < 0) {

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "base/macro.h"
 #include "policy.h"
@@ -16,7 +17,10 @@ struct veil_shield_options {
     void *key_ctx;
     const uint8_t *ephemeral_key;           /* 32 bytes made for this run */
     unsigned threads;                       /* receivers on the listener (>= 1) */
-    bool sync_wakeup;                       /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP where the kernel has it */
+    bool sync_wakeup;
+    bool switch_ids;                        /* the app runs as app_uid/app_gid, not as the supervisor */
+    uid_t app_uid;
+    gid_t app_gid;                       /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP where the kernel has it */
 };
 
 struct veil_shield;

@@ -36,12 +36,13 @@ with open("/data/out.txt", "w") as f:
     f.write("$SENTINEL")
     f.flush()
     os.fsync(f.fileno())
-print("pid", os.getpid(), "ready", flush=True)
+print("uid", os.getuid(), "pid", os.getpid(), "ready", flush=True)
 while True:
     time.sleep(1)
 EOF
 echo "input inside the container" > "$root/data/input.txt"
-"$MKIMAGE" --arg /usr/bin/python3 --arg -u --arg /app/main.py --env PATH=/usr/bin --cwd /app \
+# the app runs as an unprivileged user: the supervisor must still read its memory without CAP_SYS_PTRACE
+"$MKIMAGE" --arg /usr/bin/python3 --arg -u --arg /app/main.py --env PATH=/usr/bin --cwd /app --user 1000:1000 \
   --encrypt /app --encrypt /data --runtime "$VEIL_RUN" --key-out "$key" "$root" || { echo "1..0 # mkimage failed"; exit 1; }
 # /data becomes a volume (its encrypted files stay on the host), the rest is the image
 mv "$root/data" "$work/data" && mkdir "$root/data"
@@ -57,7 +58,8 @@ echo 1..7
 for _ in $(seq 200); do podman logs "$name" 2>/dev/null | grep -q ready && break; sleep 0.1; done
 podman logs "$name" >"$work/log" 2>&1
 check "the wrapped image runs under podman (runc, no privileges, no added capabilities)" grep -q ready "$work/log"
-check "the app reads its encrypted data inside the container" grep -q "input: input inside the container" "$work/log"
+check "the app (uid 1000) reads its encrypted data inside the container" \
+  bash -c "grep -q 'input: input inside the container' '$work/log' && grep -q 'uid 1000 pid' '$work/log'"
 check "veil-run is PID 1 and runs the app in development mode loudly" \
   bash -c "podman exec '$name' sh -c 'tr \"\\\\0\" \" \" < /proc/1/cmdline' | grep -q veil-run && grep -q 'DEVELOPMENT MODE' '$work/log'"
 
