@@ -166,7 +166,9 @@ int veil_shield_supervise(struct veil_shield *s, pid_t pid, int listener, unsign
         int n = poll(&pfd, 1, timeout);
         if (n < 0 && errno != EINTR) break;
         if (n == 0) {
+            /* like the kernel's dirty-page writeback: changed copies go to disk every few seconds */
             r = veil_shield_flush(s, false);
+            if (r >= 0) r = veil_shield_collect(s);
             if (r < 0) veil_log_warning("periodic writeback failed: %s", veil_err_describe(r));
             continue;
         }
@@ -182,6 +184,11 @@ int veil_shield_supervise(struct veil_shield *s, pid_t pid, int listener, unsign
             pid_t p = waitpid(-1, &status, WNOHANG);
             if (p <= 0) break;
             if (p == pid) code = exit_code(status);
+        }
+        if (code < 0) {
+            /* a process exited: copies whose last user it was go back to disk now */
+            r = veil_shield_collect(s);
+            if (r < 0) veil_log_warning("writeback failed: %s", veil_err_describe(r));
         }
     }
     close(sfd);

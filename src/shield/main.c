@@ -39,7 +39,7 @@ static const uint8_t *lookup_key(void *ctx, const char *name) {
 static void usage(FILE *out) {
     fprintf(out,
             "usage: veil-run [--root DIR] [--dev-key-file FILE] [--expect-measurement HEX] [--expect-signer HEX]\n"
-            "                [--threads N] [--verbose]\n"
+            "                [--threads N] [--writeback-seconds N] [--verbose]\n"
             "Starts the application described by ROOT/veil/manifest under veil's file shield.\n"
             "The application's arguments and environment come from the signed manifest only.\n");
 }
@@ -115,13 +115,14 @@ int main(int argc, char **argv) {
     veil_log_setup_from_env("veil-run");
 
     const char *root = "/", *key_file = NULL, *expect_measurement = NULL, *expect_signer = NULL;
-    unsigned threads = 2;
+    unsigned threads = 2, writeback_seconds = WRITEBACK_SECONDS;
     static const struct option opts[] = {
         { "root", required_argument, NULL, 'r' },
         { "dev-key-file", required_argument, NULL, 'k' },
         { "expect-measurement", required_argument, NULL, 'm' },
         { "expect-signer", required_argument, NULL, 's' },
         { "threads", required_argument, NULL, 't' },
+        { "writeback-seconds", required_argument, NULL, 'w' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         {},
@@ -137,6 +138,13 @@ int main(int argc, char **argv) {
             threads = (unsigned)strtoul(optarg, NULL, 10);
             if (threads < 1 || threads > 64) {
                 veil_log_error("--threads must be between 1 and 64");
+                return 2;
+            }
+            break;
+        case 'w':
+            writeback_seconds = (unsigned)strtoul(optarg, NULL, 10);
+            if (writeback_seconds < 1 || writeback_seconds > 3600) {
+                veil_log_error("--writeback-seconds must be between 1 and 3600");
                 return 2;
             }
             break;
@@ -264,5 +272,5 @@ int main(int argc, char **argv) {
         veil_log_error("cannot start %s: %s", cfg->argv[0], veil_err_describe(r));
         return 127;
     }
-    return veil_shield_supervise(s, pid, listener, WRITEBACK_SECONDS);
+    return veil_shield_supervise(s, pid, listener, writeback_seconds);
 }

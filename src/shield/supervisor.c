@@ -776,6 +776,17 @@ int veil_shield_serve(struct veil_shield *s, int listener) {
     return 0;
 }
 
+static void scan_begin(void *ctx) {
+    proc_access_begin(ctx);
+}
+static void scan_end(void *ctx) {
+    proc_access_end(ctx);
+}
+
+int veil_shield_collect(struct veil_shield *s) {
+    return veil_shield_vault_collect(s->vault, scan_begin, scan_end, s);
+}
+
 int veil_shield_flush(struct veil_shield *s, bool force) {
     return veil_shield_vault_flush(s->vault, force);
 }

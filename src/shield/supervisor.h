@@ -30,6 +30,8 @@ int veil_shield_new(const struct veil_shield_options *o, struct veil_shield **re
 int veil_shield_serve(struct veil_shield *s, int listener) _warn_unused_;
 /* Write encrypted copies back (force: also the ones that may have changed through mmap). */
 int veil_shield_flush(struct veil_shield *s, bool force) _warn_unused_;
+/* Write back and drop the decrypted copies no process holds any more (the last user exited). */
+int veil_shield_collect(struct veil_shield *s) _warn_unused_;
 /* Check an executable (and its interpreter) before starting it; the detail names the file. */
 int veil_shield_verify_exec(struct veil_shield *s, const char *cwd, const char *path) _warn_unused_;
 /* Counters for the log at exit. */

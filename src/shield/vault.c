@@ -3,6 +3,7 @@
 #include "vault.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <pthread.h>
@@ -381,6 +382,128 @@ int veil_shield_vault_flush(struct veil_shield_vault *v, bool force) {
         int r = writeback_locked(v, c);
         if (r < 0 && result == 0) result = r;
     }
+    pthread_mutex_unlock(&v->lock);
+    return result;
+}
+
+/* ---- the last user: copies no process holds any more are written back and dropped ---- */
+
+struct inode_set {
+    ino_t *inos;
+    bool *held;
+    size_t count;
+};
+
+static void mark(struct inode_set *set, ino_t ino) {
+    for (size_t i = 0; i < set->count; i++)
+        if (set->inos[i] == ino) set->held[i] = true;
+}
+
+static bool is_copy_fd(const struct veil_shield_vault *v, int fd) {
+    for (const struct copy *c = v->copies; c; c = c->next)
+        if (c->memfd == fd) return true;
+    return false;
+}
+
+/* Mark the copies a process holds through a descriptor or a mapping; false when it cannot be seen. */
+static bool scan_process(const struct veil_shield_vault *v, int pid_dir, bool self, struct inode_set *set) {
+    _cleanup_close_ int fd_dir = openat(pid_dir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd_dir < 0) return errno == ENOENT; /* gone meanwhile */
+    DIR *d = fdopendir(fd_dir);
+    if (!d) return false;
+    fd_dir = -1;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.') continue;
+        /* our own copies' descriptors don't count; others in our process are being handed out */
+        if (self && is_copy_fd(v, atoi(e->d_name))) continue;
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, 0) == 0 && S_ISREG(st.st_mode)) mark(set, st.st_ino);
+    }
+    closedir(d);
+    if (self) return true;
+    _cleanup_close_ int maps = openat(pid_dir, "maps", O_RDONLY | O_CLOEXEC);
+    if (maps < 0) return errno == ENOENT;
+    FILE *f = fdopen(maps, "r");
+    if (!f) return false;
+    maps = -1;
+    char line[1024];
+    while (fgets(line, sizeof(line), f)) {
+        if (!strstr(line, "/memfd:veil:")) continue;
+        unsigned long long ino;
+        /* address perms offset dev inode path */
+        if (sscanf(line, "%*s %*s %*s %*s %llu", &ino) == 1) mark(set, (ino_t)ino);
+    }
+    fclose(f);
+    return true;
+}
+
+/* Processes we cannot look into but that cannot be ours either (no seccomp filter) are ignored. */
+static bool has_filter(int pid_dir) {
+    _cleanup_close_ int fd = openat(pid_dir, "status", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return true;
+    char buf[4096];
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    if (n <= 0) return true;
+    buf[n] = 0;
+    const char *p = strstr(buf, "\nSeccomp:\t");
+    return !p || p[10] == '2';
+}
+
+int veil_shield_vault_collect(struct veil_shield_vault *v, void (*scan_begin)(void *), void (*scan_end)(void *),
+                              void *ctx) {
+    pthread_mutex_lock(&v->lock);
+    size_t count = 0;
+    for (struct copy *c = v->copies; c; c = c->next) count++;
+    int result = 0;
+    if (count == 0) goto out;
+    struct inode_set set = { .inos = calloc(count, sizeof(ino_t)), .held = calloc(count, sizeof(bool)), .count = count };
+    if (!set.inos || !set.held) {
+        free(set.inos);
+        free(set.held);
+        result = -ENOMEM;
+        goto out;
+    }
+    size_t i = 0;
+    for (struct copy *c = v->copies; c; c = c->next) set.inos[i++] = c->ino;
+
+    bool complete = true;
+    if (scan_begin) scan_begin(ctx);
+    DIR *proc = opendir("/proc");
+    if (!proc) complete = false;
+    pid_t self = getpid();
+    for (struct dirent *e; complete && (e = readdir(proc));) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        _cleanup_close_ int pid_dir = openat(dirfd(proc), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (pid_dir < 0) continue;
+        bool is_self = atoi(e->d_name) == self;
+        if (!scan_process(v, pid_dir, is_self, &set) && has_filter(pid_dir)) complete = false;
+    }
+    if (proc) closedir(proc);
+    if (scan_end) scan_end(ctx);
+
+    if (complete) {
+        i = 0;
+        for (struct copy **p = &v->copies; *p;) {
+            struct copy *c = *p;
+            bool held = set.held[i++];
+            if (held) {
+                p = &c->next;
+                continue;
+            }
+            /* mmap writes leave no trace in mtime: a copy ever opened for writing goes back once more */
+            int r = (c->writable || changed(c)) ? writeback_locked(v, c) : 0;
+            if (r < 0) {
+                if (result == 0) result = r;
+                p = &c->next;
+                continue;
+            }
+            *p = c->next;
+            copy_free(c);
+        }
+    }
+    free(set.inos);
+    free(set.held);
+out:
     pthread_mutex_unlock(&v->lock);
     return result;
 }

@@ -44,5 +44,13 @@ int veil_shield_vault_truncate(struct veil_shield_vault *v, const char *path, co
                                uint64_t size) _warn_unused_;
 /* fsync of a descriptor: write back the copy with this memfd identity; -ENOENT when it is not one of ours. */
 int veil_shield_vault_sync_inode(struct veil_shield_vault *v, dev_t dev, ino_t ino) _warn_unused_;
+/*
+ * Look through /proc for the copies no process holds any more (no descriptor,
+ * no mapping): write them back when they may have changed and drop them. When a
+ * process that could be ours cannot be looked into, nothing is dropped. scan_begin/end
+ * bracket the /proc look-ups (the supervisor takes the application's fs ids there).
+ */
+int veil_shield_vault_collect(struct veil_shield_vault *v, void (*scan_begin)(void *), void (*scan_end)(void *),
+                              void *ctx) _warn_unused_;
 /* Write back every copy that changed (force: every copy ever opened for writing). */
 int veil_shield_vault_flush(struct veil_shield_vault *v, bool force) _warn_unused_;

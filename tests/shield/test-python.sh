@@ -78,6 +78,20 @@ elif what == "term":
     print("waiting", flush=True)
     time.sleep(30)
     sys.exit(3)
+elif what == "mmap":
+    import mmap
+    pid = os.fork()
+    if pid == 0:
+        fd = os.open("/data/mapped.bin", os.O_RDWR | os.O_CREAT, 0o600)
+        os.ftruncate(fd, 4096)
+        m = mmap.mmap(fd, 4096)
+        m[0:len(scenario[1])] = scenario[1].encode()
+        m.close()
+        os.close(fd)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    print("child done", flush=True)
+    time.sleep(4)
 elif what == "read":
     try:
         print("read:", open(scenario[1]).read()[:20])
@@ -89,7 +103,7 @@ scenario() { printf '%s' "$*" > "$work/scenario"; "$VEIL" pfs encrypt --key "$ke
 
 "$MKIMAGE" --arg /usr/bin/python3 --arg /app/main.py --env PATH=/usr/bin --env LANG=C.UTF-8 --cwd /app \
   --encrypt /app --encrypt /data --runtime "$VEIL_RUN" --key-out "$key" "$root" || { echo "1..0 # mkimage failed"; exit 1; }
-echo 1..22
+echo 1..23
 
 run() { FOO=host-secret "$VEIL_RUN" --root "$root" --dev-key-file "$key" "$@" >"$work/out" 2>"$work/err"; }
 
@@ -120,6 +134,15 @@ scenario exit 7; run
 check "exit code 7 passes through" test $? -eq 7
 scenario kill; run
 check "death by SIGKILL gives 137" test $? -eq 137
+
+scenario mmap "mapped-$SENTINEL"
+"$VEIL_RUN" --root "$root" --dev-key-file "$key" --writeback-seconds 1 >"$work/out" 2>"$work/err" &
+vr=$!
+for _ in $(seq 100); do grep -q "child done" "$work/out" 2>/dev/null && break; sleep 0.05; done
+sleep 2.5
+check "a file written only through mmap by a child reaches the disk after its last user exits" \
+  bash -c "'$VEIL' pfs decrypt --key '$key' --path /data/mapped.bin '$root/data/mapped.bin' '$work/mapped' >/dev/null 2>&1 && grep -q 'mapped-$SENTINEL' '$work/mapped'"
+wait $vr
 
 scenario term
 FOO=x "$VEIL_RUN" --root "$root" --dev-key-file "$key" >"$work/out" 2>"$work/err" &
