@@ -56,6 +56,18 @@ if what == "main":
     out = subprocess.run([sys.executable, "-c", "print(6*7)"],
                          capture_output=True, text=True).stdout.strip()
     print("exec:", out)
+    # a trusted "#!" script, exec'd through its interpreter (vfork + exec inside subprocess)
+    print("script:", subprocess.run(["/usr/bin/hello"], capture_output=True, text=True).stdout.strip())
+    # threads opening, writing and reading encrypted files at once
+    import threading
+    def worker(i):
+        with open("/data/t%d.txt" % i, "w") as f:
+            f.write(("thread %d " % i) * 100)
+        assert open("/data/t%d.txt" % i).read().startswith("thread %d " % i)
+    ts = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    [t.start() for t in ts]
+    [t.join() for t in ts]
+    print("threads:", sorted(os.listdir("/data")).count("t7.txt"), sum(os.path.getsize("/data/t%d.txt" % i) for i in range(8)))
     os.mkdir("/data/dir")
     os.rmdir("/data/dir")
     os.unlink("/data/child.txt")
@@ -99,11 +111,13 @@ elif what == "read":
         print("read failed:", e.errno)
 EOF
 echo "input for the app" > "$root/data/input.txt"
+printf '#!/usr/bin/python3\nprint("trusted script ran")\n' > "$root/usr/bin/hello"
+chmod 755 "$root/usr/bin/hello"
 scenario() { printf '%s' "$*" > "$work/scenario"; "$VEIL" pfs encrypt --key "$key" --path /app/scenario "$work/scenario" "$root/app/scenario" >/dev/null; }
 
 "$MKIMAGE" --arg /usr/bin/python3 --arg /app/main.py --env PATH=/usr/bin --env LANG=C.UTF-8 --cwd /app \
   --encrypt /app --encrypt /data --runtime "$VEIL_RUN" --key-out "$key" "$root" || { echo "1..0 # mkimage failed"; exit 1; }
-echo 1..23
+echo 1..25
 
 run() { FOO=host-secret "$VEIL_RUN" --root "$root" --dev-key-file "$key" "$@" >"$work/out" 2>"$work/err"; }
 
@@ -117,6 +131,8 @@ check "stat reports the plaintext size" grep -q "report size $(( ${#SENTINEL} * 
 check "O_APPEND appends, O_EXCL refuses an existing file" bash -c "grep -q 'appended size $(( ${#SENTINEL} * 1001 + 11 ))' '$work/out' && grep -q 'O_EXCL ok' '$work/out'"
 check "fork: the child's file is seen by the parent" grep -q "child wrote: from the child" "$work/out"
 check "exec of a trusted binary from a child process" grep -q "exec: 42" "$work/out"
+check "exec of a trusted #! script" grep -q "script: trusted script ran" "$work/out"
+check "threads create, write and read encrypted files concurrently" grep -q "threads: 1 7200" "$work/out"
 check "the host's environment and arguments do not reach the app" \
   bash -c "grep -q \"env: \\['LANG', 'PATH'\\]\" '$work/out' && grep -q \"argv: \\['/app/main.py'\\]\" '$work/out'"
 check "trusted files cannot be opened for writing (EROFS)" grep -q "trusted write: 30" "$work/out"
