@@ -59,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         pos += strlen(buf + pos) + 1;
     }
     const char *path = fields[0];
-    const char *base = n > 1 && fields[1][0] == '/' && !strstr(fields[1], "//") ? fields[1] : "/";
+    const char *base = n > 1 ? fields[1] : "/";
     struct links l = { .count = 0 };
     for (size_t i = 2; i + 1 < n && l.count < 8; i += 2) {
         l.name[l.count] = fields[i];

@@ -55,6 +55,22 @@ static void finish(struct walk *w, const struct veil_shield_verdict *v, struct v
     ret->verdict = *v;
 }
 
+/* "/" or absolute without empty, "." or ".." components and without a trailing '/'. */
+static bool is_normal(const char *p, size_t n) {
+    if (n == 0 || p[0] != '/') return false;
+    if (n == 1) return true;
+    if (p[n - 1] == '/') return false;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && p[j] != '/') j++;
+        size_t len = j - i - 1;
+        if (len == 0 || (len == 1 && p[i + 1] == '.') || (len == 2 && p[i + 1] == '.' && p[i + 2] == '.'))
+            return false;
+        i = j;
+    }
+    return true;
+}
+
 int veil_shield_resolve(const struct veil_shield_resolver *r, const char *base, const char *path,
                         bool follow_final, struct veil_shield_resolved *ret) {
     struct walk w;
@@ -65,7 +81,7 @@ int veil_shield_resolve(const struct veil_shield_resolver *r, const char *base, 
     w.out_size = 0;
     if (path[0] != '/') {
         size_t b = strnlen(base, VEIL_SHIELD_PATH_MAX);
-        if (b == VEIL_SHIELD_PATH_MAX || base[0] != '/') return -EINVAL;
+        if (b == VEIL_SHIELD_PATH_MAX || !is_normal(base, b)) return -EINVAL;
         if (b == 1) b = 0; /* "/" */
         memcpy(w.out, base, b);
         w.out_size = b;
