@@ -148,17 +148,12 @@ static int exit_code(int status) {
     return 1;
 }
 
-int veil_shield_supervise(struct veil_shield *s, pid_t pid, int listener, unsigned writeback_seconds) {
+int veil_shield_supervise(struct veil_shield *s, pid_t pid, unsigned writeback_seconds) {
     sigset_t set;
     forwarded_set(&set);
     int sfd = signalfd(-1, &set, SFD_CLOEXEC);
     if (sfd < 0) return veil_log_errno(-errno, "cannot create a signalfd"), 1;
-    int r = veil_shield_serve(s, listener);
-    if (r < 0) {
-        veil_log_errno(r, "cannot start the supervisor");
-        kill(pid, SIGKILL);
-        return 1;
-    }
+    int r;
     int code = -1;
     int timeout = writeback_seconds ? (int)writeback_seconds * 1000 : -1;
     while (code < 0) {
@@ -194,5 +189,6 @@ int veil_shield_supervise(struct veil_shield *s, pid_t pid, int listener, unsign
     close(sfd);
     r = veil_shield_flush(s, true);
     if (r < 0) veil_log_error("final writeback failed: %s", veil_err_describe(r));
+    veil_log_debug("%llu notifications served", (unsigned long long)veil_shield_notification_count(s));
     return code < 0 ? 1 : code;
 }

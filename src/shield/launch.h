@@ -27,14 +27,15 @@ struct veil_shield_launch {
 int veil_shield_spawn(const struct veil_shield_launch *l, pid_t *ret_pid, int *ret_listener) _warn_unused_;
 
 /*
- * Serve `s` on the listener and act as init until the application's main
- * process exits: forward SIGTERM/SIGINT/SIGHUP/SIGQUIT/SIGUSR1/SIGUSR2, reap
- * every child (veil-run is a subreaper, or PID 1), write encrypted copies back
- * every writeback_seconds and at the end. Returns the exit code veil-run
- * should exit with: the app's status, or 128+signal when it was killed.
- * Signals must have been blocked by veil_shield_block_signals() before spawning.
+ * Act as init for the application served by `s` (veil_shield_serve() first) until
+ * its main process exits: forward SIGTERM/SIGINT/SIGHUP/SIGQUIT/SIGUSR1/SIGUSR2,
+ * reap every child (veil-run is a subreaper, or PID 1), write encrypted copies
+ * back every writeback_seconds, when their last user exits and at the end.
+ * Returns the exit code veil-run should exit with: the app's status, or
+ * 128+signal when it was killed. Signals must have been blocked by
+ * veil_shield_block_signals() before spawning.
  */
-int veil_shield_supervise(struct veil_shield *s, pid_t pid, int listener, unsigned writeback_seconds);
+int veil_shield_supervise(struct veil_shield *s, pid_t pid, unsigned writeback_seconds);
 
 /* Block the forwarded signals and SIGCHLD in the calling thread (before threads and the child exist). */
 int veil_shield_block_signals(void) _warn_unused_;

@@ -160,5 +160,10 @@ int main(int argc, char **argv) {
         veil_log_errno(r, "cannot start %s", argv[optind]);
         return 127;
     }
-    return veil_shield_supervise(s, pid, listener, 5);
+    r = veil_shield_serve(s, listener);
+    if (r < 0) {
+        veil_log_errno(r, "cannot serve");
+        return 1;
+    }
+    return veil_shield_supervise(s, pid, 5);
 }

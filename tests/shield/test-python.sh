@@ -117,7 +117,7 @@ scenario() { printf '%s' "$*" > "$work/scenario"; "$VEIL" pfs encrypt --key "$ke
 
 "$MKIMAGE" --arg /usr/bin/python3 --arg /app/main.py --env PATH=/usr/bin --env LANG=C.UTF-8 --cwd /app \
   --encrypt /app --encrypt /data --runtime "$VEIL_RUN" --key-out "$key" "$root" || { echo "1..0 # mkimage failed"; exit 1; }
-echo 1..25
+echo 1..26
 
 run() { FOO=host-secret "$VEIL_RUN" --root "$root" --dev-key-file "$key" "$@" >"$work/out" 2>"$work/err"; }
 
@@ -145,6 +145,13 @@ check "no plaintext sentinel anywhere in the image storage or /tmp" \
   bash -c "! grep -rqa '$SENTINEL' '$root' /tmp 2>/dev/null"
 check "exit code 0 passes through" test $rc -eq 0
 
+m=$(sed -n 's/.*measurement \([0-9a-f]*\) signer.*/\1/p' "$work/err" | head -1)
+scenario exit 0
+zero=$(printf '0%.0s' {1..64})
+check "--expect-measurement: the logged measurement is accepted, another one refused" \
+  bash -c "[ -n '$m' ] && '$VEIL_RUN' --root '$root' --dev-key-file '$key' --expect-measurement '$m' >/dev/null 2>&1 &&
+           ! '$VEIL_RUN' --root '$root' --dev-key-file '$key' --expect-measurement $zero 2>'$work/err2' &&
+           grep -q 'refusing to start: the measurement does not match' '$work/err2'"
 check "host arguments are refused" bash -c "! '$VEIL_RUN' --root '$root' --dev-key-file '$key' extra 2>/dev/null"
 scenario exit 7; run
 check "exit code 7 passes through" test $? -eq 7
