@@ -2,6 +2,7 @@
 /* az-snp-vtpm evidence: report data into NV, the HCL report out of NV, a quote by the AK, all in one envelope. */
 #include "vtpm.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,7 +33,11 @@ int veil_vtpm_get_evidence(const struct veil_vtpm_options *opts, const uint8_t r
 
     /* The HCL refreshes its report with this as "user-data" when the index is written (on Azure). */
     r = veil_vtpm_nv_write(s, VEIL_VTPM_REPORT_DATA_INDEX, report_data, VEIL_REPORT_DATA_SIZE);
-    if (r < 0) return veil_err(r, "writing the report data to NV 0x%08x: %s", VEIL_VTPM_REPORT_DATA_INDEX, veil_err_msg());
+    if (r < 0) {
+        char detail[256]; /* veil_err() cannot format its own message into itself */
+        snprintf(detail, sizeof(detail), "%s", veil_err_msg());
+        return veil_err(r, "writing the report data to NV 0x%08x: %s", VEIL_VTPM_REPORT_DATA_INDEX, detail);
+    }
 
     struct veil_buf hcl = { .limit = VEIL_VTPM_HCL_MAX_SIZE };
     struct veil_buf quote = { .limit = VEIL_EVIDENCE_ITEM_MAX_SIZE }, signature = { .limit = VEIL_EVIDENCE_ITEM_MAX_SIZE };
