@@ -48,6 +48,11 @@ for v in "${volumes[@]}"; do
         echo "1..0 # SKIP a volume or secret named $v already exists on this machine (not ours to remove)"; exit 0
     fi
 done
+# the dev overlay publishes these host ports
+for hp in 18443 16379 18080; do
+    ss -Hltn "sport = :$hp" 2>/dev/null | grep -q . && { echo "1..0 # SKIP host port $hp is in use"; exit 0; }
+done
+command -v redis-cli >/dev/null || { echo "1..0 # SKIP redis-cli (redis-tools) missing"; exit 0; }
 for p in veil-cas redis python-app; do
     podman pod exists "$p-pod-0" && { echo "1..0 # SKIP pod $p-pod-0 already exists (not ours to remove)"; exit 0; }
 done
