@@ -12,6 +12,7 @@
 
 struct veil_vtpm_session {
     TSS2_TCTI_CONTEXT *tcti;
+    bool owns_tcti; /* loaded by Tss2_TctiLdr, so finalized with the session */
     ESYS_CONTEXT *esys;
 };
 
@@ -49,6 +50,7 @@ int veil_vtpm_session_open(const char *conf, struct veil_vtpm_session **ret) {
         free(s);
         return veil_err(-ENXIO, "cannot open the TPM through TCTI '%s' (0x%x: %s)", conf, rc, Tss2_RC_Decode(rc));
     }
+    s->owns_tcti = true;
     rc = Esys_Initialize(&s->esys, s->tcti, NULL);
     if (rc != TSS2_RC_SUCCESS) {
         int r = veil_err(-ENXIO, "cannot talk to the TPM through TCTI '%s' (0x%x: %s)", conf, rc, Tss2_RC_Decode(rc));
@@ -59,10 +61,23 @@ int veil_vtpm_session_open(const char *conf, struct veil_vtpm_session **ret) {
     return 0;
 }
 
+int veil_vtpm_session_on(TSS2_TCTI_CONTEXT *tcti, struct veil_vtpm_session **ret) {
+    struct veil_vtpm_session *s = calloc(1, sizeof(*s));
+    if (!s) return -ENOMEM;
+    s->tcti = tcti;
+    TSS2_RC rc = Esys_Initialize(&s->esys, tcti, NULL);
+    if (rc != TSS2_RC_SUCCESS) {
+        free(s);
+        return veil_err(-ENXIO, "cannot talk to the TPM (0x%x: %s)", rc, Tss2_RC_Decode(rc));
+    }
+    *ret = s;
+    return 0;
+}
+
 void veil_vtpm_session_close(struct veil_vtpm_session *s) {
     if (!s) return;
     if (s->esys) Esys_Finalize(&s->esys);
-    if (s->tcti) Tss2_TctiLdr_Finalize(&s->tcti);
+    if (s->tcti && s->owns_tcti) Tss2_TctiLdr_Finalize(&s->tcti);
     free(s);
 }
 

@@ -5,13 +5,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <tss2/tss2_tcti.h>
+
 #include "base/buf.h"
 #include "base/macro.h"
+#include "claims.h"
 
+struct veil_vtpm_options;
 struct veil_vtpm_session;
 
 /* Open the TCTI named by conf (tss2 TCTI loader syntax) and an ESYS context on it; -ENXIO on failure. */
 int veil_vtpm_session_open(const char *conf, struct veil_vtpm_session **ret) _warn_unused_;
+/* A session on a TCTI context the caller owns and finalizes (the fuzzer's in-memory TPM). */
+int veil_vtpm_session_on(TSS2_TCTI_CONTEXT *tcti, struct veil_vtpm_session **ret) _warn_unused_;
 void veil_vtpm_session_close(struct veil_vtpm_session *s);
 VEIL_DEFINE_CLEANUP(struct veil_vtpm_session *, veil_vtpm_session_close, veil_vtpm_session_closep)
 
@@ -32,3 +38,7 @@ int veil_vtpm_nv_write(struct veil_vtpm_session *s, uint32_t index, const uint8_
  */
 int veil_vtpm_quote(struct veil_vtpm_session *s, uint32_t key_handle, uint32_t pcr_mask, const uint8_t *nonce,
                     size_t nonce_size, struct veil_buf *ret_quote, struct veil_buf *ret_signature) _warn_unused_;
+
+/* veil_vtpm_get_evidence() on an open session (opts->tcti is not used). */
+int veil_vtpm_get_evidence_on(struct veil_vtpm_session *s, const struct veil_vtpm_options *opts,
+                              const uint8_t report_data[VEIL_REPORT_DATA_SIZE], struct veil_buf *out) _warn_unused_;

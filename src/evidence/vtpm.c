@@ -25,14 +25,18 @@ bool veil_vtpm_present(const struct veil_vtpm_options *opts) {
 
 int veil_vtpm_get_evidence(const struct veil_vtpm_options *opts, const uint8_t report_data[VEIL_REPORT_DATA_SIZE],
                            struct veil_buf *out) {
-    static const struct veil_vtpm_options defaults = { 0 };
-    if (!opts) opts = &defaults;
     _cleanup_(veil_vtpm_session_closep) struct veil_vtpm_session *s = NULL;
     int r = veil_vtpm_session_open(veil_vtpm_tcti(opts), &s);
     if (r < 0) return r;
+    return veil_vtpm_get_evidence_on(s, opts, report_data, out);
+}
 
+int veil_vtpm_get_evidence_on(struct veil_vtpm_session *s, const struct veil_vtpm_options *opts,
+                              const uint8_t report_data[VEIL_REPORT_DATA_SIZE], struct veil_buf *out) {
+    static const struct veil_vtpm_options defaults = { 0 };
+    if (!opts) opts = &defaults;
     /* The HCL refreshes its report with this as "user-data" when the index is written (on Azure). */
-    r = veil_vtpm_nv_write(s, VEIL_VTPM_REPORT_DATA_INDEX, report_data, VEIL_REPORT_DATA_SIZE);
+    int r = veil_vtpm_nv_write(s, VEIL_VTPM_REPORT_DATA_INDEX, report_data, VEIL_REPORT_DATA_SIZE);
     if (r < 0) {
         char detail[256]; /* veil_err() cannot format its own message into itself */
         snprintf(detail, sizeof(detail), "%s", veil_err_msg());
