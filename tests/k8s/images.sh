@@ -29,28 +29,9 @@ link_sonames() {
     done
 }
 
-# build_cas_image TAG WORKDIR: veil-cas (uid 65532, state in /var/lib/veil-cas), and for the probes curl and a
-# /bin/sh (busybox): podman turns a probe into a CMD-SHELL healthcheck, run by /bin/sh inside the container
+# build_cas_image TAG WORKDIR: the dev variant of the image users build (deploy/kubernetes/images/veil-cas-image)
 build_cas_image() {
-    local tag=$1 root=$2/cas-root
-    rm -rf "$root"
-    mkdir -p "$root"/{usr/bin,etc,tmp,var/lib/veil-cas,etc/veil/sim,etc/ssl/certs}
-    cp "$VEIL_BUILD_ROOT/src/cas/veil-cas" "$root/usr/bin/veil-cas"
-    cp /usr/bin/curl "$root/usr/bin/curl"
-    cp /bin/busybox "$root/usr/bin/busybox"
-    ln -s busybox "$root/usr/bin/sh"
-    ln -s usr/bin "$root/bin"
-    copy_with_libs "$root" "$root/usr/bin/veil-cas" /usr/bin/curl
-    link_sonames "$root" "$VEIL_BUILD_ROOT/src/cas/veil-cas" /usr/bin/curl
-    printf 'root:x:0:0:root:/:/usr/bin/false\nveil-cas:x:65532:65532:veil-cas:/var/lib/veil-cas:/usr/bin/false\n' > "$root/etc/passwd"
-    printf 'root:x:0:\nveil-cas:x:65532:\n' > "$root/etc/group"
-    chmod 1777 "$root/tmp"
-    # a named volume mounted here starts as a copy of this directory, owner included
-    chown 65532:65532 "$root/var/lib/veil-cas"
-    chmod 0700 "$root/var/lib/veil-cas"
-    tar -C "$root" --numeric-owner -cf "$2/cas-root.tar" . &&
-    podman import --change 'ENTRYPOINT ["/usr/bin/veil-cas"]' --change 'CMD []' --change 'USER 65532:65532' \
-        --change 'WORKDIR /var/lib/veil-cas' "$2/cas-root.tar" "$tag" >/dev/null
+    "$VEIL_SOURCE_ROOT/deploy/kubernetes/images/veil-cas-image" --dev "$VEIL_BUILD_ROOT/src/cas/veil-cas" "$1"
 }
 
 # rootfs_base ROOT: /etc/passwd and /etc/group with the app user 1000, /tmp
