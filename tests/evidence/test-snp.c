@@ -7,11 +7,14 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "base/buf.h"
+#include "base/cursor.h"
 #include "base/err.h"
 #include "base/fileio.h"
 #include "evidence/collateral-x509.h"
 #include "crypto/key.h"
 #include "crypto/ossl.h"
+#include "evidence/evidence.h"
 #include "evidence/snp.h"
 
 static char *vector_path(const char *name) {
@@ -376,13 +379,87 @@ static void test_unpinned_ark(void **state) {
     EVP_PKEY_free(vcek_key);
 }
 
+/* The evidence interface: an envelope with the report and the chain (as CERTS, or as the auxblob certificate table). */
+static void test_envelope(void **state) {
+    (void)state;
+    size_t size, vcek_size, pem_size;
+    _cleanup_free_ uint8_t *report = load(MILAN_V2, &size);
+    _cleanup_free_ uint8_t *vcek = load("snp/milan-v2-vcek.der", &vcek_size);
+    _cleanup_free_ uint8_t *pem = load("snp/milan-ask-ark.testcer", &pem_size);
+    _cleanup_(veil_x509_stack_freep) STACK_OF(X509) *chain = sk_X509_new_null();
+    assert_int_equal(veil_certs_parse(pem, pem_size, chain), 0);
+    unsigned char *ask = NULL, *ark = NULL;
+    int ask_size = i2d_X509(sk_X509_value(chain, 0), &ask), ark_size = i2d_X509(sk_X509_value(chain, 1), &ark);
+    assert_true(ask_size > 0 && ark_size > 0);
+
+    struct veil_buf certs = { 0 };
+    assert_int_equal(veil_buf_append(&certs, vcek, vcek_size), 0);
+    assert_int_equal(veil_buf_append(&certs, ask, (size_t)ask_size), 0);
+    assert_int_equal(veil_buf_append(&certs, ark, (size_t)ark_size), 0);
+    struct veil_evidence ev = { .tee = VEIL_TEE_SNP };
+    ev.item[VEIL_EVIDENCE_REPORT] = report;
+    ev.item_size[VEIL_EVIDENCE_REPORT] = size;
+    ev.item[VEIL_EVIDENCE_CERTS] = certs.data;
+    ev.item_size[VEIL_EVIDENCE_CERTS] = certs.size;
+    struct veil_buf envelope = { 0 };
+    assert_int_equal(veil_evidence_encode(&ev, &envelope), 0);
+    struct veil_verify_options vopts = { .now = at("2025-06-01T00:00:00Z") };
+    struct veil_claims *c = NULL;
+    int r = veil_evidence_verify(envelope.data, envelope.size, &vopts, &c);
+    if (r < 0) fail_msg("%s", veil_err_describe(r));
+    assert_int_equal(c->tee, VEIL_TEE_SNP);
+    hex_equal(c->measurement, 4, "b07af962");
+    veil_claims_free(c);
+    veil_buf_done(&envelope);
+
+    /* the certificate table configfs-tsm returns as auxblob: GUID, offset, length; zero entry; certificates */
+    static const uint8_t vcek_guid[16] = { 0x8d, 0x75, 0xda, 0x63, 0x64, 0xe6, 0x64, 0x45,
+                                           0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac, 0xcd };
+    static const uint8_t ask_guid[16] = { 0x79, 0xb3, 0xb7, 0x4a, 0xac, 0xbb, 0xe4, 0x4f,
+                                          0xa0, 0x2f, 0x05, 0xae, 0xf3, 0x27, 0xc7, 0x82 };
+    static const uint8_t ark_guid[16] = { 0xa4, 0x06, 0xb4, 0xc0, 0x03, 0xa8, 0x52, 0x49,
+                                          0x97, 0x43, 0x3f, 0xb6, 0x01, 0x4c, 0xd0, 0xae };
+    struct veil_buf table = { 0 };
+    uint32_t offset = 4 * 24;
+    const struct {
+        const uint8_t *guid, *der;
+        size_t size;
+    } entries[] = { { vcek_guid, vcek, vcek_size }, { ask_guid, ask, (size_t)ask_size }, { ark_guid, ark, (size_t)ark_size } };
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(veil_buf_append(&table, entries[i].guid, 16), 0);
+        assert_int_equal(veil_buf_append_u32le(&table, offset), 0);
+        assert_int_equal(veil_buf_append_u32le(&table, (uint32_t)entries[i].size), 0);
+        offset += (uint32_t)entries[i].size;
+    }
+    assert_int_equal(veil_buf_append_zeros(&table, 24), 0);
+    for (size_t i = 0; i < 3; i++) assert_int_equal(veil_buf_append(&table, entries[i].der, entries[i].size), 0);
+    ev.item[VEIL_EVIDENCE_CERTS] = NULL;
+    ev.item_size[VEIL_EVIDENCE_CERTS] = 0;
+    ev.item[VEIL_EVIDENCE_AUXBLOB] = table.data;
+    ev.item_size[VEIL_EVIDENCE_AUXBLOB] = table.size;
+    assert_int_equal(veil_evidence_encode(&ev, &envelope), 0);
+    r = veil_evidence_verify(envelope.data, envelope.size, &vopts, &c);
+    if (r < 0) fail_msg("%s", veil_err_describe(r));
+    veil_claims_free(c);
+    veil_buf_done(&envelope);
+    /* an entry pointing outside the table */
+    veil_store_u32le(table.data + 16, (uint32_t)table.size);
+    assert_int_equal(veil_evidence_encode(&ev, &envelope), 0);
+    refused(veil_evidence_verify(envelope.data, envelope.size, &vopts, &c), -EBADMSG, "outside the table");
+    veil_buf_done(&envelope);
+    veil_buf_done(&table);
+    veil_buf_done(&certs);
+    OPENSSL_free(ask);
+    OPENSSL_free(ark);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_milan_v2_vcek), cmocka_unit_test(test_milan_v3_vlek),
         cmocka_unit_test(test_tampered),      cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_wrong_chain),   cmocka_unit_test(test_time_window),
         cmocka_unit_test(test_tampered_certs), cmocka_unit_test(test_layouts),
-        cmocka_unit_test(test_unpinned_ark),
+        cmocka_unit_test(test_unpinned_ark), cmocka_unit_test(test_envelope),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
