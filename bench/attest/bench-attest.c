@@ -119,6 +119,50 @@ static int op_verify_ratls_cert(void *arg) {
     return r;
 }
 
+/* ---- mutual TLS 1.3 handshakes, in memory (a BIO pair), both sides in this thread ---- */
+
+struct tls_pair {
+    SSL_CTX *client, *server;
+};
+
+static int op_handshake(void *arg) {
+    struct tls_pair *t = arg;
+    SSL *c = SSL_new(t->client), *s = SSL_new(t->server);
+    BIO *bc = NULL, *bs = NULL;
+    int r = -ENOMEM;
+    if (c && s && BIO_new_bio_pair(&bc, 0, &bs, 0) == 1) {
+        SSL_set_bio(c, bc, bc);
+        SSL_set_bio(s, bs, bs);
+        SSL_set_connect_state(c);
+        SSL_set_accept_state(s);
+        int rc = 0, rs = 0;
+        for (int i = 0; i < 16 && (rc != 1 || rs != 1); i++) {
+            if (rc != 1) rc = SSL_do_handshake(c);
+            if (rs != 1) rs = SSL_do_handshake(s);
+        }
+        r = rc == 1 && rs == 1 ? 0 : veil_err(-EPROTO, "handshake failed");
+    }
+    SSL_free(c);
+    SSL_free(s);
+    return r;
+}
+
+static SSL_CTX *plain_ctx(bool server, EVP_PKEY *key, X509 *cert, X509 *peer) {
+    SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+    if (!ctx || veil_ratls_ssl_ctx_use(ctx, key, cert) < 0) exit(1);
+    /* the same work as RA-TLS minus the evidence: the peer's certificate is checked against a pinned copy */
+    X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), peer);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    return ctx;
+}
+
+static SSL_CTX *ratls_ctx(bool server, EVP_PKEY *key, X509 *cert, const struct veil_ratls_verifier *v) {
+    SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+    if (!ctx || veil_ratls_ssl_ctx_use(ctx, key, cert) < 0 || veil_ratls_ssl_ctx_require_peer(ctx, server, v) < 0) exit(1);
+    return ctx;
+}
+
 int main(int argc, char **argv) {
     if (argc > 1) seconds_per_case = atof(argv[1]);
     if (seconds_per_case <= 0) seconds_per_case = 1.0;
@@ -145,6 +189,23 @@ int main(int argc, char **argv) {
     report("sim evidence verification", "(ECDSA P-384 verify)", rate(op_verify_sig, &s), rate(op_verify_evidence, &s));
     report("RA-TLS certificate verification", "(self-signature check)", rate(op_verify_plain_cert, &s),
            rate(op_verify_ratls_cert, &s));
+
+    /* a second endpoint for handshakes */
+    EVP_PKEY *key2 = NULL;
+    X509 *cert2 = NULL, *plain2 = NULL;
+    if (veil_ratls_create_sim(s.platform, &s.claims, NULL, &key2, &cert2) < 0 ||
+        veil_cert_issue(&p, key2, NULL, key2, &plain2) < 0)
+        return 1;
+    struct tls_pair plain = { plain_ctx(false, s.key, s.plain_cert, plain2), plain_ctx(true, key2, plain2, s.plain_cert) };
+    struct tls_pair ratls = { ratls_ctx(false, s.key, s.cert, &s.verifier), ratls_ctx(true, key2, cert2, &s.verifier) };
+    report("mutual TLS 1.3 handshake", "(pinned self-signed certs)", rate(op_handshake, &plain), rate(op_handshake, &ratls));
+    SSL_CTX_free(plain.client);
+    SSL_CTX_free(plain.server);
+    SSL_CTX_free(ratls.client);
+    SSL_CTX_free(ratls.server);
+    EVP_PKEY_free(key2);
+    X509_free(cert2);
+    X509_free(plain2);
     X509_free(s.cert);
     X509_free(s.plain_cert);
     EVP_PKEY_free(s.key);

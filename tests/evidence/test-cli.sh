@@ -20,7 +20,7 @@ refuses() { # name, expected stderr words, command that must exit 1
   if [ $rc -eq 1 ] && grep -q -- "$words" "$tmp/err"; then echo "ok $n - $name"
   else echo "not ok $n - $name (rc=$rc)"; sed 's/^/# /' "$tmp/err"; failed=1; fi
 }
-echo 1..13
+echo 1..16
 check "attest sim" "$veil" attest --tee sim --measurement "$m" --signer "$s" --security-version 3 --report-data 00ff -o "$tmp/ev"
 check "platform created on first use" test -f "$tmp/sim/root.pem" -a -f "$tmp/sim/ak.key"
 refuses "sim refused by default" "does not allow the sim TEE" "$veil" verify "$tmp/ev"
@@ -42,4 +42,20 @@ if ! "$veil" attest --tee sim --measurement "$m" --signer "$s" --sim-dir /proc/n
 n=$((n + 1))
 "$veil" attest --tee sim -o "$tmp/x" 2>/dev/null; rc=$?
 if [ $rc -eq 2 ]; then echo "ok $n - sim needs measurement and signer"; else echo "not ok $n - sim needs measurement and signer"; failed=1; fi
+tail -c +23 "$tmp/ev" >"$tmp/raw-sim"
+check "import raw sim evidence" "$veil" attest --tee sim --report "$tmp/raw-sim" -o "$tmp/imported"
+check "imported evidence verifies" "$veil" verify "$tmp/imported" --allow-sim
+check "import SNP report with PEM chain as DER" python3 - "$veil" "$VEIL_VECTORS" "$tmp/snp" <<'PY'
+import struct, subprocess, sys
+veil, vectors, out = sys.argv[1:]
+subprocess.run([veil, "attest", "--tee", "snp", "--report", vectors + "/snp/milan-v2-report.bin",
+                "--certs", vectors + "/snp/milan-ask-ark.testcer", "-o", out], check=True)
+d = open(out, "rb").read()
+assert d[:8] == b"VEILEVD\0" and struct.unpack_from("<HH", d, 8) == (1, 2)
+items, pos = {}, 16
+while pos < len(d):
+    t, n = struct.unpack_from("<HI", d, pos); items[t] = d[pos + 6:pos + 6 + n]; pos += 6 + n
+assert items[1] == open(vectors + "/snp/milan-v2-report.bin", "rb").read()
+assert items[2][0] == 0x30 and len(items[2]) > 1000, "certificates not converted to DER"
+PY
 exit $failed

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "base/err.h"
@@ -153,12 +155,51 @@ static void test_platform_dir(void **state) {
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* Several first uses at once agree on one platform (the loser of the rename loads the winner's). */
+static void test_concurrent_creation(void **state) {
+    (void)state;
+    char dir[] = "/tmp/veil-test-simrace-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char sim[256];
+    snprintf(sim, sizeof(sim), "%s/sim", dir);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    enum { CHILDREN = 4 };
+    for (int i = 0; i < CHILDREN; i++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            struct veil_sim_platform *p = NULL;
+            uint8_t id[32] = { 0 };
+            if (veil_sim_platform_open(sim, true, &p) == 0) {
+                unsigned int n = sizeof(id);
+                X509_digest(p->root, EVP_sha256(), id, &n);
+            }
+            _exit(write(fds[1], id, sizeof(id)) == sizeof(id) ? 0 : 1);
+        }
+    }
+    close(fds[1]);
+    uint8_t first[32], id[32];
+    for (int i = 0; i < CHILDREN; i++) {
+        assert_int_equal(read(fds[0], i ? id : first, 32), 32);
+        if (i) assert_memory_equal(id, first, 32);
+    }
+    close(fds[0]);
+    while (wait(NULL) > 0) {}
+    uint8_t zero[32] = { 0 };
+    assert_memory_not_equal(first, zero, 32);
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_other_root),
         cmocka_unit_test(test_tamper),
         cmocka_unit_test(test_platform_dir),
+        cmocka_unit_test(test_concurrent_creation),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
