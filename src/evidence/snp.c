@@ -219,6 +219,38 @@ static int verify_chain(const struct veil_collateral *coll, X509 *key_cert, cons
     return pinned_product(ark, ret_product);
 }
 
+/* Every check that involves one candidate key certificate; fills v->product. */
+static int verify_with_key(const uint8_t *report, const struct veil_collateral *coll, X509 *key_cert, time_t now,
+                           struct veil_snp_verified *v) {
+    const struct veil_snp_report *r = &v->report;
+    const char *key_name = key_kind_name(r->signing_key);
+    int k;
+    if (r->signing_key == VEIL_SNP_KEY_VCEK && !r->mask_chip_key) {
+        k = check_hwid(key_cert, r);
+        if (k < 0) return k;
+    }
+    /* The chain first: it names the product, which fixes the TCB_VERSION layout. */
+    k = verify_chain(coll, key_cert, r, now, &v->product);
+    if (k < 0) return k;
+    enum veil_snp_product cpu = veil_snp_report_product(r);
+    if (cpu != VEIL_SNP_PRODUCT_UNKNOWN && cpu != v->product)
+        return veil_err(-EACCES, "report CPUID (family %02xh model %02xh) is a %s, but the chain ends at the %s ARK", r->cpuid_fam_id,
+                        r->cpuid_mod_id, veil_snp_product_name(cpu), veil_snp_product_name(v->product));
+    k = check_product_name(key_cert, key_name, v->product);
+    if (k < 0) return k;
+    k = check_tcb_extensions(key_cert, r, v->product);
+    if (k < 0) return k;
+    EVP_PKEY *key = X509_get0_pubkey(key_cert);
+    if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC || EVP_PKEY_get_bits(key) != 384)
+        return veil_err(-EACCES, "%s certificate key is not ECDSA P-384", key_name);
+    k = veil_ecdsa_verify_raw(key, VEIL_HASH_SHA384, report, VEIL_SNP_SIGNED_SIZE, r->sig_r, r->sig_s,
+                              VEIL_SNP_SIG_COORD_SIZE);
+    if (k < 0)
+        return veil_err(-EACCES, "SNP report signature (ECDSA P-384 over bytes 0x000..0x2A0) does not verify under the %s key",
+                        key_name);
+    return 0;
+}
+
 int veil_snp_verify_report(const uint8_t *report, size_t size, const struct veil_collateral *coll,
                            const struct veil_hw_options *opts, struct veil_snp_verified *ret) {
     struct veil_snp_verified v = { 0 };
@@ -229,35 +261,30 @@ int veil_snp_verify_report(const uint8_t *report, size_t size, const struct veil
     if (r->signing_key != VEIL_SNP_KEY_VCEK && r->signing_key != VEIL_SNP_KEY_VLEK)
         return veil_err(-EACCES, "SNP report: SIGNING_KEY is %u: the report is not signed by a VCEK (0) or VLEK (1)",
                         r->signing_key);
-    X509 *key_cert = NULL;
-    k = find_key_cert(coll, r, &key_cert);
+    X509 *preferred = NULL;
+    k = find_key_cert(coll, r, &preferred);
     if (k < 0) return k;
-    const char *key_name = key_kind_name(r->signing_key);
-    if (r->signing_key == VEIL_SNP_KEY_VCEK && !r->mask_chip_key) {
-        k = check_hwid(key_cert, r);
-        if (k < 0) return k;
+    /* A collateral directory may hold several VCEKs of one chip (one per TCB): the
+     * preferred one first, then every other of the right kind; the first error is the
+     * one reported, since it concerns the best candidate. */
+    const char *want_cn = r->signing_key == VEIL_SNP_KEY_VLEK ? "SEV-VLEK" : "SEV-VCEK";
+    char first_error[512] = "";
+    int first = 0;
+    for (int i = -1; i < sk_X509_num(coll->certs); i++) {
+        X509 *candidate = i < 0 ? preferred : sk_X509_value(coll->certs, i);
+        if (i >= 0 && (candidate == preferred || !cert_has_cn(candidate, want_cn))) continue;
+        v.product = VEIL_SNP_PRODUCT_UNKNOWN;
+        k = verify_with_key(report, coll, candidate, now, &v);
+        if (k >= 0) {
+            *ret = v;
+            return 0;
+        }
+        if (!first) {
+            first = k;
+            snprintf(first_error, sizeof(first_error), "%s", veil_err_msg());
+        }
     }
-    /* The chain first: it names the product, which fixes the TCB_VERSION layout. */
-    k = verify_chain(coll, key_cert, r, now, &v.product);
-    if (k < 0) return k;
-    enum veil_snp_product cpu = veil_snp_report_product(r);
-    if (cpu != VEIL_SNP_PRODUCT_UNKNOWN && cpu != v.product)
-        return veil_err(-EACCES, "report CPUID (family %02xh model %02xh) is a %s, but the chain ends at the %s ARK", r->cpuid_fam_id,
-                        r->cpuid_mod_id, veil_snp_product_name(cpu), veil_snp_product_name(v.product));
-    k = check_product_name(key_cert, key_name, v.product);
-    if (k < 0) return k;
-    k = check_tcb_extensions(key_cert, r, v.product);
-    if (k < 0) return k;
-    EVP_PKEY *key = X509_get0_pubkey(key_cert);
-    if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC || EVP_PKEY_get_bits(key) != 384)
-        return veil_err(-EACCES, "%s certificate key is not ECDSA P-384", key_name);
-    k = veil_ecdsa_verify_raw(key, VEIL_HASH_SHA384, report, VEIL_SNP_SIGNED_SIZE, r->sig_r, r->sig_s,
-                              VEIL_SNP_SIG_COORD_SIZE);
-    if (k < 0)
-        return veil_err(-EACCES, "SNP report signature (ECDSA P-384 over bytes 0x000..0x2A0) does not verify under the %s key",
-                        key_name);
-    *ret = v;
-    return 0;
+    return veil_err(first, "%s", first_error);
 }
 
 static json_t *hex_json(const uint8_t *data, size_t size) {

@@ -101,6 +101,12 @@ static void test_milan_v2_vcek(void **state) {
     printf("# milan v2: measurement %s report_data %.16s…\n", json_string_value(json_object_get(j, "measurement")),
            json_string_value(json_object_get(j, "report_data")));
     json_decref(j);
+    /* another chip's VCEK (and its chain) beside the right one does not get in the way */
+    _cleanup_(veil_collateral_freep) struct veil_collateral *mixed =
+        collateral("az-snp-vtpm/vcek.pem", "snp/milan-v2-vcek.der", "snp/ask_ark_genoa.pem", NULL);
+    struct veil_claims *c2 = NULL;
+    assert_int_equal(veil_snp_verify(report, size, mixed, &opts, &c2), 0);
+    veil_claims_free(c2);
     /* a debug guest is refused unless the options allow it */
     opts.allow_debug = false;
     veil_claims_free(TAKE_PTR(c));
