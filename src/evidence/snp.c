@@ -68,6 +68,27 @@ static int ext_uint(X509 *cert, const char *oid, const char *what, const char *k
     return 0;
 }
 
+/*
+ * Where the VCEK for this report lives (VCEK/KDS spec, section 4 "Get VCEK Certificate"):
+ * https://kdsintf.amd.com/vcek/v1/{product}/{hwid}?blSPL=..&teeSPL=..&snpSPL=..&ucodeSPL=..
+ * (Turin: 8-byte hwid and fmcSPL). Written into `out` for refusal messages; VLEKs come from
+ * the cloud provider, so there is no URL for them.
+ */
+static void kds_hint(const struct veil_snp_report *r, enum veil_snp_product product, char *out, size_t size) {
+    if (r->signing_key != VEIL_SNP_KEY_VCEK || r->mask_chip_key) {
+        snprintf(out, size, "%s", r->signing_key == VEIL_SNP_KEY_VLEK ? " (VLEKs come from the cloud provider)" : "");
+        return;
+    }
+    if (product == VEIL_SNP_PRODUCT_UNKNOWN) product = veil_snp_report_product(r);
+    struct veil_snp_tcb t = veil_snp_tcb_decode(r->reported_tcb, product == VEIL_SNP_TURIN ? product : VEIL_SNP_MILAN);
+    char hwid[129], fmc[16] = "";
+    veil_hex_encode(r->chip_id, product == VEIL_SNP_TURIN ? 8 : 64, hwid);
+    if (product == VEIL_SNP_TURIN) snprintf(fmc, sizeof(fmc), "fmcSPL=%u&", t.fmc);
+    snprintf(out, size, " (fetch it from AMD KDS: https://kdsintf.amd.com/vcek/v1/%s/%s?%sblSPL=%u&teeSPL=%u&snpSPL=%u&ucodeSPL=%u)",
+             product == VEIL_SNP_PRODUCT_UNKNOWN ? "{Milan|Genoa}" : veil_snp_product_name(product), hwid, fmc, t.bootloader,
+             t.tee, t.snp, t.microcode);
+}
+
 static const char *key_kind_name(uint32_t signing_key) {
     return signing_key == VEIL_SNP_KEY_VLEK ? "VLEK" : "VCEK";
 }
@@ -115,11 +136,14 @@ static int check_tcb_extensions(X509 *key_cert, const struct veil_snp_report *r,
         uint64_t got;
         int k = ext_uint(key_cert, spl[i].oid, spl[i].what, name, &got);
         if (k < 0) return k;
-        if (got != spl[i].want)
+        if (got != spl[i].want) {
+            char hint[320];
+            kds_hint(r, product, hint, sizeof(hint));
             return veil_err(-EACCES,
-                            "%s certificate's %s extension (%s) is %llu, but the report's REPORTED_TCB says %u "
-                            "(the certificate is for another TCB: fetch the %s for this REPORTED_TCB)",
-                            name, spl[i].what, spl[i].oid, (unsigned long long)got, spl[i].want, name);
+                            "%s certificate's %s extension (%s) is %llu, but the report's REPORTED_TCB says %u: the "
+                            "certificate is for another TCB%s",
+                            name, spl[i].what, spl[i].oid, (unsigned long long)got, spl[i].want, hint);
+        }
     }
     return 0;
 }
@@ -165,11 +189,14 @@ static int find_key_cert(const struct veil_collateral *coll, const struct veil_s
         *ret = first; /* the checks below say what is wrong with it */
         return 0;
     }
-    return veil_err(-EACCES, "report is signed by the %s (SIGNING_KEY=%u) but the collateral has no %s certificate%s",
+    char hint[320];
+    kds_hint(r, VEIL_SNP_PRODUCT_UNKNOWN, hint, sizeof(hint));
+    return veil_err(-EACCES, "report is signed by the %s (SIGNING_KEY=%u) but the collateral has no %s certificate%s%s",
                     key_kind_name(r->signing_key), r->signing_key, want_cn,
                     have_other ? (r->signing_key == VEIL_SNP_KEY_VLEK ? " (only a VCEK, which cannot verify a VLEK-signed report)"
                                                                         : " (only a VLEK, which cannot verify a VCEK-signed report)")
-                               : "");
+                               : "",
+                    hint);
 }
 
 static int pinned_product(X509 *ark, enum veil_snp_product *ret) {
