@@ -215,6 +215,10 @@ static void test_wrong_chain(void **state) {
     /* no VCEK at all */
     _cleanup_(veil_collateral_freep) struct veil_collateral *none = collateral("snp/milan-ask-ark.testcer", NULL);
     refused(veil_snp_verify(report, size, none, &opts, &c), -EACCES, "no SEV-VCEK");
+    /* ... and the refusal says where to fetch it */
+    refused(veil_snp_verify(report, size, none, &opts, &c), -EACCES,
+            "https://kdsintf.amd.com/vcek/v1/{Milan|Genoa}/3ac3fe21e13fb099");
+    refused(veil_snp_verify(report, size, none, &opts, &c), -EACCES, "?blSPL=2&teeSPL=0&snpSPL=5&ucodeSPL=68");
     /* a VLEK-signed report with only a VCEK chain */
     _cleanup_free_ uint8_t *vlek_report = load(MILAN_V3_VLEK, &size);
     _cleanup_(veil_collateral_freep) struct veil_collateral *vcek =
