@@ -463,6 +463,37 @@ static void test_envelope(void **state) {
     OPENSSL_free(ark);
 }
 
+/* Every product's ASK/ASVK -> ARK link and self-signed ARK verify (RSASSA-PSS), and the ARKs are the pinned keys. */
+static void test_product_chains(void **state) {
+    (void)state;
+    static const struct {
+        const char *file, *ark_spki;
+    } chains[] = {
+        { "snp/ask_ark_milan.pem", "9f056bee44377e29308cb5ffa895bdfb62d18881fa6bed8d6f075b0204089cb9" },
+        { "snp/ask_ark_milan_vlek.pem", "9f056bee44377e29308cb5ffa895bdfb62d18881fa6bed8d6f075b0204089cb9" },
+        { "snp/ask_ark_genoa.pem", "429a69c9422aa258ee4d8db5fcda9c6470ef15f8cd5a9cebd6cbc7d90b863831" },
+        { "snp/ask_ark_genoa_vlek.pem", "429a69c9422aa258ee4d8db5fcda9c6470ef15f8cd5a9cebd6cbc7d90b863831" },
+        { "snp/ask_ark_turin_vcek.pem", "4f125410563a2ab9a50356f9243f6fe0b6f73de98603f53f90339c70e9d7ad08" },
+        { "snp/ask_ark_turin_vlek.pem", "4f125410563a2ab9a50356f9243f6fe0b6f73de98603f53f90339c70e9d7ad08" },
+    };
+    time_t now = at("2025-06-01T00:00:00Z");
+    for (size_t i = 0; i < ELEMENTSOF(chains); i++) {
+        size_t size;
+        _cleanup_free_ uint8_t *pem = load(chains[i].file, &size);
+        _cleanup_(veil_x509_stack_freep) STACK_OF(X509) *certs = sk_X509_new_null();
+        assert_int_equal(veil_certs_parse(pem, size, certs), 0);
+        X509 *ask = sk_X509_value(certs, 0), *ark = sk_X509_value(certs, 1);
+        int r = veil_cert_check_issued(ask, ark, now, "ASK", "ARK");
+        if (r == 0) r = veil_cert_check_issued(ark, ark, now, "ARK", "ARK");
+        if (r < 0) fail_msg("%s: %s", chains[i].file, veil_err_msg());
+        uint8_t spki[32];
+        assert_int_equal(veil_cert_spki_sha256(ark, spki), 0);
+        hex_equal(spki, 32, chains[i].ark_spki);
+        /* and the wrong direction is refused */
+        assert_int_equal(veil_cert_check_issued(ark, ask, now, "ARK", "ASK"), -EACCES);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_milan_v2_vcek), cmocka_unit_test(test_milan_v3_vlek),
@@ -470,6 +501,7 @@ int main(void) {
         cmocka_unit_test(test_wrong_chain),   cmocka_unit_test(test_time_window),
         cmocka_unit_test(test_tampered_certs), cmocka_unit_test(test_layouts),
         cmocka_unit_test(test_unpinned_ark), cmocka_unit_test(test_envelope),
+        cmocka_unit_test(test_product_chains),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
