@@ -215,7 +215,7 @@ static int pinned_product(X509 *ark, enum veil_snp_product *ret) {
 }
 
 static int verify_chain(const struct veil_collateral *coll, X509 *key_cert, const struct veil_snp_report *r,
-                        time_t now, enum veil_snp_product *ret_product) {
+                        time_t now, enum veil_snp_product *ret_product, bool *ret_crl_checked) {
     const char *key_name = key_kind_name(r->signing_key);
     const char *ask_name = r->signing_key == VEIL_SNP_KEY_VLEK ? "ASVK" : "ASK";
     char issuer[128] = "?", have[512] = "";
@@ -243,6 +243,12 @@ static int verify_chain(const struct veil_collateral *coll, X509 *key_cert, cons
     if (k < 0) return k;
     k = veil_cert_check_issued(ark, ark, now, "ARK", "ARK (self-signed)");
     if (k < 0) return k;
+    X509_CRL *crl = veil_crl_find(coll->crls, ark, now);
+    if (crl) {
+        k = veil_crl_check(crl, ark, ask, now, ask_name);
+        if (k < 0) return k;
+    }
+    *ret_crl_checked = crl != NULL;
     return pinned_product(ark, ret_product);
 }
 
@@ -257,7 +263,7 @@ static int verify_with_key(const uint8_t *report, const struct veil_collateral *
         if (k < 0) return k;
     }
     /* The chain first: it names the product, which fixes the TCB_VERSION layout. */
-    k = verify_chain(coll, key_cert, r, now, &v->product);
+    k = verify_chain(coll, key_cert, r, now, &v->product, &v->ark_crl_checked);
     if (k < 0) return k;
     enum veil_snp_product cpu = veil_snp_report_product(r);
     if (cpu != VEIL_SNP_PRODUCT_UNKNOWN && cpu != v->product)
@@ -389,6 +395,7 @@ int veil_snp_claims(const struct veil_snp_verified *v, struct veil_claims **ret)
     json_object_set_new(d, "committed_tcb", tcb_json(r->committed_tcb, v->product));
     json_object_set_new(d, "launch_tcb", tcb_json(r->launch_tcb, v->product));
     json_object_set_new(d, "firmware", json_string(fw));
+    json_object_set_new(d, "ark_crl", json_string(v->ark_crl_checked ? "checked" : "not supplied"));
     if (r->version >= 3)
         json_object_set_new(d, "cpuid", json_pack("{s:i, s:i, s:i}", "family", r->cpuid_fam_id, "model",
                                                   r->cpuid_mod_id, "stepping", r->cpuid_step));

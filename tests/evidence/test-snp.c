@@ -92,6 +92,7 @@ static void test_milan_v2_vcek(void **state) {
     assert_int_equal(json_integer_value(json_object_get(c->details, "version")), 2);
     assert_string_equal(json_string_value(json_object_get(c->details, "product")), "Milan");
     assert_string_equal(json_string_value(json_object_get(c->details, "signing_key")), "vcek");
+    assert_string_equal(json_string_value(json_object_get(c->details, "ark_crl")), "not supplied");
     json_t *tcb = json_object_get(c->details, "reported_tcb");
     assert_int_equal(json_integer_value(json_object_get(tcb, "snp")), 5);
     assert_int_equal(json_integer_value(json_object_get(tcb, "microcode")), 0x44);
@@ -383,6 +384,22 @@ static void test_unpinned_ark(void **state) {
     struct veil_hw_options opts = opts_at("2025-06-01T00:00:00Z");
     struct veil_claims *c = NULL;
     refused(veil_snp_verify(report, size, coll, &opts, &c), -EACCES, "is not a pinned AMD ARK");
+    /* an ARK-issued CRL that revokes the ASK is honoured (checked before the pin, so it is reached here) */
+    X509_CRL *crl = X509_CRL_new();
+    X509_CRL_set_version(crl, 1);
+    X509_CRL_set_issuer_name(crl, X509_get_subject_name(ark));
+    ASN1_TIME *t = ASN1_TIME_set(NULL, at("2025-01-01T00:00:00Z"));
+    X509_CRL_set1_lastUpdate(crl, t);
+    ASN1_TIME_set(t, at("2026-01-01T00:00:00Z"));
+    X509_CRL_set1_nextUpdate(crl, t);
+    X509_REVOKED *rev = X509_REVOKED_new();
+    X509_REVOKED_set_serialNumber(rev, X509_get_serialNumber(ask));
+    X509_REVOKED_set_revocationDate(rev, t);
+    X509_CRL_add0_revoked(crl, rev);
+    ASN1_TIME_free(t);
+    assert_true(X509_CRL_sign(crl, ark_key, EVP_sha384()) > 0);
+    assert_true(sk_X509_CRL_push(coll->crls, crl) > 0);
+    refused(veil_snp_verify(report, size, coll, &opts, &c), -EACCES, "ASK certificate (serial 0) is revoked by the CRL of 'ARK-Milan'");
     X509_free(real_vcek);
     EVP_PKEY_free(ark_key);
     EVP_PKEY_free(ask_key);
