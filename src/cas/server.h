@@ -18,6 +18,8 @@ struct veil_cas_server_config {
     const char *key_path;
     const char *sim_root;       /* PEM root of a sim platform whose evidence workloads may present;
                                    NULL: sim evidence is not accepted at all */
+    const char *ratls_sim_dir;  /* present an RA-TLS certificate with evidence from this sim platform
+                                   (the service's own identity, for workloads to verify) */
 };
 
 /* Run until SIGINT or SIGTERM. Returns 0 after a clean shutdown. */

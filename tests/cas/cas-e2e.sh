@@ -22,7 +22,7 @@ ok() { n=$((n + 1)); echo "ok $n - $1"; }
 bad() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
 
-echo "1..27"
+echo "1..28"
 
 start() {
     rm -f "$T/port"
@@ -214,6 +214,20 @@ else bad "plaintext secret found in the database"; fi
 
 out=$("$VEIL" cas audit --verify 2>&1)
 check "audit chain verifies" grep -q "audit chain intact" <<<"$out"
+
+# the service's own RA-TLS identity: workloads verify its measurement; owners keep their key pin
+kill "$PID"; wait "$PID" 2>/dev/null
+start $SIMROOT --ratls-sim "$T/sim"
+CAS_M=$(sha256sum "$CAS" | cut -d' ' -f1)
+out=$("$WL" --cas "$VEIL_CAS" --cas-measurement "$CAS_M" --sim-dir "$T/sim" --measurement "$M" --policy shop \
+    --service web --volume data=100000 2>&1)
+out_bad=$("$WL" --cas "$VEIL_CAS" --cas-measurement "$M_OTHER" --sim-dir "$T/sim" --measurement "$M" --policy shop \
+    --service web --volume data=100000 2>&1)
+owner=$("$VEIL" cas volume show shop 2>&1)
+if grep -q '^status 200' <<<"$out" && grep -q "RA-TLS certificate was refused.*measurement" <<<"$out_bad" &&
+   grep -q '^data ' <<<"$owner"; then
+    ok "workloads verify the service's RA-TLS measurement; a wrong expectation is refused; owners still connect"
+else bad "service RA-TLS identity" "$out" "$out_bad" "$owner"; fi
 
 # without --sim-root the service refuses sim evidence whatever the policy says
 kill "$PID"; wait "$PID" 2>/dev/null
