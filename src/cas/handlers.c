@@ -52,12 +52,12 @@ static void apply(struct veil_cas_worker *w, struct evhttp_request *req, const s
     int64_t version;
     uint8_t hash[32];
     veil_err_clear();
-    /* the key id is the owner identity recorded; owners may also be listed by certificate fingerprint */
-    r = veil_cas_store_policy_apply(w->store, a.policy, a.policy_size, peer->key_id, a.has_replaces ? a.replaces : NULL,
+    /* owners may be listed by key id or by certificate fingerprint */
+    uint8_t ids[2][32];
+    memcpy(ids[0], peer->key_id, 32);
+    memcpy(ids[1], peer->fingerprint, 32);
+    r = veil_cas_store_policy_apply(w->store, a.policy, a.policy_size, (const uint8_t(*)[32])ids, 2, a.has_replaces ? a.replaces : NULL,
                                     &version, hash);
-    if (r == -EPERM)
-        r = veil_cas_store_policy_apply(w->store, a.policy, a.policy_size, peer->fingerprint,
-                                        a.has_replaces ? a.replaces : NULL, &version, hash);
     veil_cas_apply_request_done(&a);
     if (r < 0) {
         reply_err(req, r, r == -EBADMSG ? "invalid policy" : "policy refused");

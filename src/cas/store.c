@@ -380,9 +380,17 @@ static void hex32(const uint8_t *d, char out[65]) {
     veil_hex_encode(d, 32, out);
 }
 
+/* The first of the client's identities that the policy lists as an owner, or NULL. */
+static const uint8_t *owner_among(const struct veil_cas_policy *p, const uint8_t (*ids)[VEIL_SHA256_SIZE], size_t count) {
+    for (size_t i = 0; i < count; i++)
+        if (veil_cas_policy_is_owner(p, ids[i])) return ids[i];
+    return NULL;
+}
+
 static int apply_locked(struct veil_cas_store *s, const struct veil_cas_policy *p, const char *yaml, size_t yaml_size,
-                        const uint8_t client[VEIL_SHA256_SIZE], const uint8_t *replaces, const uint8_t hash[32],
-                        int64_t *ret_version) {
+                        const uint8_t (*ids)[VEIL_SHA256_SIZE], size_t id_count, const uint8_t *replaces,
+                        const uint8_t hash[32], int64_t *ret_version) {
+    const uint8_t *client = NULL;
     struct veil_cas_policy_version cur = { 0 };
     int r = veil_cas_store_policy_current(s, p->name, &cur);
     if (r < 0 && r != -ENOENT) return r;
@@ -390,7 +398,7 @@ static int apply_locked(struct veil_cas_store *s, const struct veil_cas_policy *
     if (r >= 0) {
         _cleanup_(veil_cas_policy_freep) struct veil_cas_policy *old = NULL;
         r = veil_cas_policy_parse(cur.yaml, cur.yaml_size, &old);
-        if (r >= 0 && !veil_cas_policy_is_owner(old, client))
+        if (r >= 0 && !(client = owner_among(old, ids, id_count)))
             r = veil_err(-EPERM, "client is not an owner of policy '%s'", p->name);
         else if (r >= 0 && (!replaces || memcmp(replaces, cur.hash, VEIL_SHA256_SIZE))) {
             char h[65];
@@ -402,7 +410,7 @@ static int apply_locked(struct veil_cas_store *s, const struct veil_cas_policy *
         if (r < 0) return r;
     } else {
         if (replaces) return veil_err(-ESTALE, "policy '%s' does not exist, so there is nothing to replace", p->name);
-        if (!veil_cas_policy_is_owner(p, client))
+        if (!(client = owner_among(p, ids, id_count)))
             return veil_err(-EPERM, "the client creating policy '%s' must be one of its owners", p->name);
     }
     struct veil_buf generated = { .limit = 64 * 1024 };
@@ -462,8 +470,9 @@ static int apply_locked(struct veil_cas_store *s, const struct veil_cas_policy *
 }
 
 int veil_cas_store_policy_apply(struct veil_cas_store *s, const char *yaml, size_t yaml_size,
-                                const uint8_t client[VEIL_SHA256_SIZE], const uint8_t *replaces, int64_t *ret_version,
-                                uint8_t ret_hash[VEIL_SHA256_SIZE]) {
+                                const uint8_t (*client_ids)[VEIL_SHA256_SIZE], size_t client_id_count,
+                                const uint8_t *replaces, int64_t *ret_version, uint8_t ret_hash[VEIL_SHA256_SIZE]) {
+    if (client_id_count == 0) return -EINVAL;
     _cleanup_(veil_cas_policy_freep) struct veil_cas_policy *p = NULL;
     int r = veil_cas_policy_parse(yaml, yaml_size, &p);
     if (r < 0) return r;
@@ -471,7 +480,7 @@ int veil_cas_store_policy_apply(struct veil_cas_store *s, const char *yaml, size
     if ((r = veil_sha256(yaml, yaml_size, hash)) < 0) return r;
     if ((r = veil_cas_store_begin(s)) < 0) return r;
     int64_t version = 0;
-    r = apply_locked(s, p, yaml, yaml_size, client, replaces, hash, &version);
+    r = apply_locked(s, p, yaml, yaml_size, client_ids, client_id_count, replaces, hash, &version);
     if (r >= 0) r = veil_cas_store_commit(s);
     if (r < 0) {
         veil_cas_store_rollback(s);
@@ -479,7 +488,7 @@ int veil_cas_store_policy_apply(struct veil_cas_store *s, const char *yaml, size
             /* refusals are decisions: they go to the audit log (keep the reason across the append) */
             char reason[512], c[65], detail[700];
             snprintf(reason, sizeof(reason), "%s", veil_err_msg());
-            hex32(client, c);
+            hex32(client_ids[0], c);
             struct veil_buf esc = { .limit = 2048 };
             if (veil_cas_json_escape(&esc, reason) < 0) veil_buf_done(&esc);
             snprintf(detail, sizeof(detail), "{\"reason\":%s}", esc.data ? (const char *)esc.data : "\"\"");

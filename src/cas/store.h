@@ -60,16 +60,18 @@ int veil_cas_store_policy_history(struct veil_cas_store *s, const char *name, st
                                   size_t *ret_count) _warn_unused_;
 
 /*
- * Apply a policy (parsed and checked by the caller) in one transaction:
- *  - a new name: `client` must be one of the new policy's owners, `replaces` NULL;
- *  - an update: `client` must be an owner of the current version (-EPERM) and
+ * Parse, check and apply a policy in one transaction. The client has one or more identities
+ * (its key id, its certificate fingerprint); the first that is listed is recorded:
+ *  - a new name: the client must be one of the new policy's owners, `replaces` NULL;
+ *  - an update: the client must be an owner of the current version (-EPERM) and
  *    `replaces` its hash (-ESTALE otherwise).
  * Secrets whose definition is unchanged are kept; new or changed ones are generated.
  * Refusals are audited too. On success *ret_version is the new version number.
  */
 int veil_cas_store_policy_apply(struct veil_cas_store *s, const char *yaml, size_t yaml_size,
-                                const uint8_t client[VEIL_SHA256_SIZE], const uint8_t *replaces,
-                                int64_t *ret_version, uint8_t ret_hash[VEIL_SHA256_SIZE]) _warn_unused_;
+                                const uint8_t (*client_ids)[VEIL_SHA256_SIZE], size_t client_id_count,
+                                const uint8_t *replaces, int64_t *ret_version,
+                                uint8_t ret_hash[VEIL_SHA256_SIZE]) _warn_unused_;
 
 /* The stored material of a secret (see secret.h for its layout per kind). -ENOENT when absent. */
 int veil_cas_store_secret_get(struct veil_cas_store *s, const char *policy, const char *name,

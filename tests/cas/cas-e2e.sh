@@ -22,7 +22,7 @@ ok() { n=$((n + 1)); echo "ok $n - $1"; }
 bad() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
 
-echo "1..28"
+echo "1..29"
 
 start() {
     rm -f "$T/port"
@@ -99,6 +99,10 @@ H1=$(awk '/^hash/ {print $2}' <<<"$out")
 out=$("$VEIL" cas policy apply -f "$T/v2.yaml" --replaces "$H1" --cert "$T/other.crt" --key "$T/other.key" 2>&1)
 rc=$?
 if [ $rc -ne 0 ] && grep -q "not an owner" <<<"$out"; then ok "update by a non-owner is refused"; else bad "update by a non-owner is refused" "$out"; fi
+OTHER_FP=$(openssl x509 -in "$T/other.crt" -outform DER | sha256sum | cut -d' ' -f1)
+printf 'name: fp\nowners: [%s]\nservices:\n  a:\n    measurements: [%s]\n' "$OTHER_FP" "$M" >"$T/fp.yaml"
+out=$("$VEIL" cas policy apply -f "$T/fp.yaml" --cert "$T/other.crt" --key "$T/other.key" 2>&1)
+check "an owner listed by certificate fingerprint applies a policy" grep -q '^version 1' <<<"$out"
 out=$("$VEIL" cas policy apply -f "$T/v2.yaml" --replaces "$(printf '0%.0s' $(seq 64))" 2>&1)
 if [ $? -ne 0 ] && grep -q "409.*current version's hash" <<<"$out"; then ok "update naming the wrong predecessor is refused"; else bad "wrong predecessor" "$out"; fi
 out=$("$VEIL" cas policy apply -f "$T/v2.yaml" 2>&1)

@@ -75,7 +75,7 @@ static bool file_contains(const char *path, const void *needle, size_t size) {
 
 static void apply_v1(struct fixture *f, uint8_t hash[32]) {
     int64_t version;
-    int r = veil_cas_store_policy_apply(f->store, policy_v1, strlen(policy_v1), owner, NULL, &version, hash);
+    int r = veil_cas_store_policy_apply(f->store, policy_v1, strlen(policy_v1), &owner, 1, NULL, &version, hash);
     if (r < 0) fail_msg("apply: %s", veil_err_describe(r));
     assert_int_equal(version, 1);
 }
@@ -108,7 +108,7 @@ static void test_encrypted_at_rest(void **state) {
     uint8_t hash2[32];
     char v2[sizeof(policy_v1) + 32];
     snprintf(v2, sizeof(v2), "%s    argv: [x]\n", policy_v1);
-    assert_int_equal(veil_cas_store_policy_apply(f->store, v2, strlen(v2), owner, hash, &version, hash2), 0);
+    assert_int_equal(veil_cas_store_policy_apply(f->store, v2, strlen(v2), &owner, 1, hash, &version, hash2), 0);
     assert_int_equal(version, 2);
     struct veil_secbuf *gen2;
     assert_int_equal(veil_cas_store_secret_get(f->store, "p", "gen", &gen2), 0);
@@ -128,18 +128,18 @@ static void test_owner_and_predecessor(void **state) {
     memset(stranger, 0x99, 32);
     /* creating a policy the client does not own */
     static const char other[] = "name: q\nowners: [" HEX32("1") "]\nservices:\n  a:\n    measurements: [" HEX32("2") "]\n";
-    assert_int_equal(veil_cas_store_policy_apply(f->store, other, strlen(other), stranger, NULL, &version, h2), -EPERM);
+    assert_int_equal(veil_cas_store_policy_apply(f->store, other, strlen(other), &stranger, 1, NULL, &version, h2), -EPERM);
     /* update by a non-owner */
-    assert_int_equal(veil_cas_store_policy_apply(f->store, policy_v1, strlen(policy_v1), stranger, hash, &version, h2),
+    assert_int_equal(veil_cas_store_policy_apply(f->store, policy_v1, strlen(policy_v1), &stranger, 1, hash, &version, h2),
                      -EPERM);
     /* update by the owner naming the wrong predecessor, or none */
     uint8_t wrong[32] = { 0 };
-    assert_int_equal(veil_cas_store_policy_apply(f->store, policy_v1, strlen(policy_v1), owner, wrong, &version, h2),
+    assert_int_equal(veil_cas_store_policy_apply(f->store, policy_v1, strlen(policy_v1), &owner, 1, wrong, &version, h2),
                      -ESTALE);
     assert_non_null(strstr(veil_err_msg(), "must name the current version's hash"));
-    assert_int_equal(veil_cas_store_policy_apply(f->store, policy_v1, strlen(policy_v1), owner, NULL, &version, h2),
+    assert_int_equal(veil_cas_store_policy_apply(f->store, policy_v1, strlen(policy_v1), &owner, 1, NULL, &version, h2),
                      -ESTALE);
-    assert_int_equal(veil_cas_store_policy_apply(f->store, policy_v1, strlen(policy_v1), owner, hash, &version, h2), 0);
+    assert_int_equal(veil_cas_store_policy_apply(f->store, policy_v1, strlen(policy_v1), &owner, 1, hash, &version, h2), 0);
     assert_int_equal(version, 2);
     struct veil_cas_policy_version *hist;
     size_t count;
