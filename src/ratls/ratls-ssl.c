@@ -109,6 +109,9 @@ int veil_ratls_ssl_ctx_require_peer(SSL_CTX *ctx, bool server, const struct veil
     if (SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1) return veil_ossl_err(-EIO, "TLS 1.3");
     SSL_CTX_set_verify(ctx, server ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT : SSL_VERIFY_PEER, NULL);
     SSL_CTX_set_cert_verify_callback(ctx, verify_callback, cv);
+    /* a resumed session would skip the callback: every connection is attested afresh */
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     return 0;
 }
 

@@ -30,6 +30,14 @@ static int find_extension(X509 *cert, const uint8_t **ret, size_t *ret_size) {
     return 0;
 }
 
+int veil_ratls_cert_get_evidence(X509 *cert, const uint8_t **ret_envelope, size_t *ret_size) {
+    const uint8_t *ext = NULL;
+    size_t ext_size = 0;
+    int r = find_extension(cert, &ext, &ext_size);
+    if (r < 0) return r;
+    return veil_ratls_extension_parse(ext, ext_size, ret_envelope, ret_size);
+}
+
 int veil_ratls_verify_cert(X509 *cert, const struct veil_ratls_verifier *v, struct veil_claims **ret_claims) {
     int r = check_validity(cert, v->verify.now);
     if (r < 0) return r;
@@ -37,11 +45,9 @@ int veil_ratls_verify_cert(X509 *cert, const struct veil_ratls_verifier *v, stru
     if (!key) return veil_ossl_err(-EBADMSG, "RA-TLS certificate key");
     if (X509_verify(cert, key) != 1) return veil_ossl_err(-EACCES, "RA-TLS certificate is not validly self-signed");
 
-    const uint8_t *ext = NULL, *envelope = NULL;
-    size_t ext_size = 0, envelope_size = 0;
-    r = find_extension(cert, &ext, &ext_size);
-    if (r < 0) return r;
-    r = veil_ratls_extension_parse(ext, ext_size, &envelope, &envelope_size);
+    const uint8_t *envelope = NULL;
+    size_t envelope_size = 0;
+    r = veil_ratls_cert_get_evidence(cert, &envelope, &envelope_size);
     if (r < 0) return r;
 
     struct veil_verify_options opts = v->verify;

@@ -48,6 +48,9 @@ int veil_ratls_extension_encode(const uint8_t *envelope, size_t size, struct vei
 int veil_ratls_extension_parse(const uint8_t *data, size_t size, const uint8_t **ret_envelope,
                                size_t *ret_size) _warn_unused_;
 
+/* The evidence envelope inside an RA-TLS certificate (borrowed from cert; not verified). */
+int veil_ratls_cert_get_evidence(X509 *cert, const uint8_t **ret_envelope, size_t *ret_size) _warn_unused_;
+
 /* A self-signed certificate for key carrying envelope (which the caller obtained for key's report data). */
 int veil_ratls_cert_new(EVP_PKEY *key, const uint8_t *envelope, size_t size, const struct veil_ratls_options *opts,
                         X509 **ret_cert) _warn_unused_;

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Whole-file store (one pass, one salt, atomic replace) and load (verify and decrypt everything). */
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "base/fileio.h"
+#include "crypto/random.h"
+#include "handle.h"
+
+/* Nodes sealed per pwrite. */
+#define STORE_RUN 16
+
+/* Is [offset, offset+size) of fd entirely a hole? Only asked of sparse-capable sources. */
+static bool range_is_hole(int fd, uint64_t offset, uint64_t size) {
+    off_t data = lseek(fd, (off_t)offset, SEEK_DATA);
+    if (data < 0) return errno == ENXIO; /* no data from here to the end */
+    return (uint64_t)data >= offset + size;
+}
+
+struct store_source {
+    const uint8_t *data; /* the plaintext in memory, or NULL to read src_fd */
+    int fd;
+    struct veil_secbuf *plain; /* STORE_RUN nodes of plaintext read from fd */
+    bool sparse;               /* fd answers SEEK_DATA */
+};
+
+static int store_nodes(int out, struct encfile_keys *k, const uint8_t salt[ENCFILE_SALT_SIZE],
+                       const struct encfile_geometry *g, struct store_source *src, struct encfile_entry *level0) {
+    _cleanup_free_ uint8_t *sealed = malloc(STORE_RUN * ENCFILE_NODE_SIZE);
+    if (!sealed) return -ENOMEM;
+    for (uint64_t first = 0; first < g->count[0]; first += STORE_RUN) {
+        uint64_t count = MIN((uint64_t)STORE_RUN, g->count[0] - first);
+        uint64_t offset = first * ENCFILE_NODE_SIZE;
+        size_t size = (size_t)MIN(count * ENCFILE_NODE_SIZE, g->size - offset);
+        bool hole[STORE_RUN] = { false };
+        const uint8_t *plain = src->data ? src->data + offset : src->plain->data;
+        int r;
+
+        if (!src->data) {
+            for (uint64_t j = 0; src->sparse && j < count; j++)
+                hole[j] = range_is_hole(src->fd, offset + j * ENCFILE_NODE_SIZE, encfile_node_size(g, 0, first + j));
+            /* read the non-hole nodes (holes read as zeros anyway, but need not be read) */
+            for (uint64_t j = 0; j < count; j++) {
+                if (hole[j]) continue;
+                r = veil_pread_all(src->fd, src->plain->data + j * ENCFILE_NODE_SIZE, encfile_node_size(g, 0, first + j),
+                                   (off_t)(offset + j * ENCFILE_NODE_SIZE));
+                if (r < 0) return veil_err(r, "cannot read the plaintext: %s", veil_err_msg());
+            }
+        }
+        for (uint64_t j = 0; j < count; j++) {
+            if (hole[j]) continue;
+            size_t n = encfile_node_size(g, 0, first + j);
+            r = encfile_seal_node(k, salt, 0, first + j, plain + j * ENCFILE_NODE_SIZE, n,
+                                  sealed + j * ENCFILE_NODE_SIZE, &level0[first + j]);
+            if (r < 0) return r;
+        }
+        /* write each stretch of non-hole nodes with one pwrite, leaving holes unwritten */
+        for (uint64_t j = 0; j < count;) {
+            if (hole[j]) {
+                j++;
+                continue;
+            }
+            uint64_t end = j;
+            while (end < count && !hole[end]) end++;
+            size_t from = (size_t)(j * ENCFILE_NODE_SIZE), to = MIN((size_t)(end * ENCFILE_NODE_SIZE), size);
+            r = veil_pwrite_all(out, sealed + from, to - from, (off_t)(ENCFILE_HEADER_SIZE + offset + from));
+            if (r < 0) return veil_err(r, "cannot write the encrypted file");
+            j = end;
+        }
+    }
+    return 0;
+}
+
+static int store_common(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const char *logical_path,
+                        uint64_t version, struct store_source *src, uint64_t size, mode_t mode) {
+    _cleanup_secbuf_ struct veil_secbuf *secret = NULL;
+    struct encfile_geometry g;
+    struct encfile_header header = { .version = version };
+    struct encfile_keys keys;
+    uint8_t salt[ENCFILE_SALT_SIZE];
+    struct veil_atomic_file pending;
+    struct stat st;
+    int r;
+
+    if (!disk_path || !key || !logical_path) return veil_err(-EINVAL, "bad arguments to veil_encfile_store");
+    if (strlen(logical_path) > VEIL_ENCFILE_PATH_MAX)
+        return veil_err(-EINVAL, "logical path longer than %d bytes", VEIL_ENCFILE_PATH_MAX);
+    r = encfile_geometry(size, &g);
+    if (r < 0) return r;
+    r = veil_secbuf_new(2 * 32, &secret);
+    if (r < 0) return r;
+    memcpy(secret->data, key, VEIL_ENCFILE_KEY_SIZE);
+    r = veil_random(header.file_id, sizeof(header.file_id));
+    if (r >= 0) r = encfile_header_key(secret->data, header.file_id, secret->data + 32);
+    if (r >= 0) r = encfile_new_salt(salt);
+    if (r < 0) return r;
+    _cleanup_free_ struct encfile_entry *level0 = calloc(MAX((uint64_t)1, g.count[0]), sizeof(*level0));
+    if (!level0) return -ENOMEM;
+    /* replacing a file keeps its permissions */
+    if (stat(disk_path, &st) == 0 && S_ISREG(st.st_mode)) mode = st.st_mode & 07777;
+
+    r = veil_atomic_begin(disk_path, mode, &pending);
+    if (r < 0) return r;
+    encfile_keys_init(&keys, secret->data, header.file_id);
+    r = store_nodes(pending.fd, &keys, salt, &g, src, level0);
+    if (r >= 0)
+        r = encfile_write_tree(pending.fd, &keys, salt, &g, level0, secret->data + 32, logical_path, &header);
+    encfile_keys_done(&keys);
+    if (r < 0) {
+        veil_atomic_abort(&pending);
+        return r;
+    }
+    return veil_atomic_commit(&pending);
+}
+
+int veil_encfile_store(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const char *logical_path,
+                       uint64_t version, const void *data, size_t size, mode_t mode) {
+    static const uint8_t empty[1];
+    if (!data && size) return veil_err(-EINVAL, "no data to store");
+    struct store_source src = { .data = data ? data : empty, .fd = -1 };
+    return store_common(disk_path, key, logical_path, version, &src, size, mode);
+}
+
+int veil_encfile_store_fd(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const char *logical_path,
+                          uint64_t version, int src_fd, mode_t mode) {
+    struct stat st;
+    if (fstat(src_fd, &st) < 0) return veil_err(-errno, "cannot stat the plaintext");
+    if (S_ISDIR(st.st_mode)) return veil_err(-EISDIR, "the plaintext is a directory");
+    if (!S_ISREG(st.st_mode)) return veil_err(-EINVAL, "the plaintext is not a regular file");
+    if ((uint64_t)st.st_size > VEIL_ENCFILE_MAX_SIZE)
+        return veil_err(-EFBIG, "the plaintext is larger than the format's limit");
+    _cleanup_secbuf_ struct veil_secbuf *plain = NULL;
+    int r = veil_secbuf_new(STORE_RUN * ENCFILE_NODE_SIZE, &plain);
+    if (r < 0) return r;
+    struct store_source src = { .fd = src_fd, .plain = plain };
+    src.sparse = lseek(src_fd, 0, SEEK_DATA) >= 0 || errno == ENXIO;
+    return store_common(disk_path, key, logical_path, version, &src, (uint64_t)st.st_size, mode);
+}
+
+static int load_handle(struct veil_encfile *f, struct veil_secbuf **ret_data, uint64_t *ret_version) {
+    _cleanup_secbuf_ struct veil_secbuf *data = NULL;
+    uint64_t size = veil_encfile_size(f);
+    if (size > SIZE_MAX / 2) return veil_err(-EFBIG, "file too large to load");
+    int r = veil_secbuf_new((size_t)size, &data);
+    if (r < 0) return r;
+    ssize_t n = veil_encfile_pread(f, data->data, (size_t)size, 0);
+    if (n < 0) return (int)n;
+    if ((uint64_t)n != size) return veil_err(-EIO, "short read of the encrypted file");
+    if (ret_version) *ret_version = veil_encfile_version(f);
+    *ret_data = TAKE_PTR(data);
+    return 0;
+}
+
+int veil_encfile_load(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const char *logical_path,
+                      const uint64_t *pinned_version, struct veil_secbuf **ret_data, uint64_t *ret_version) {
+    _cleanup_(veil_encfile_freep) struct veil_encfile *f = NULL;
+    int r = veil_encfile_open(disk_path, key, logical_path, 0, pinned_version, &f);
+    if (r < 0) return r;
+    return load_handle(f, ret_data, ret_version);
+}
+
+int veil_encfile_load_fd(int fd, const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const char *logical_path,
+                         const uint64_t *pinned_version, struct veil_secbuf **ret_data, uint64_t *ret_version) {
+    _cleanup_(veil_encfile_freep) struct veil_encfile *f = NULL;
+    int r = veil_encfile_open_fd(fd, key, logical_path, pinned_version, &f);
+    if (r < 0) return r;
+    return load_handle(f, ret_data, ret_version);
+}
