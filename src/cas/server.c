@@ -415,6 +415,7 @@ static void worker_free(struct veil_cas_worker *w) {
     if (w->http) evhttp_free(w->http);
     if (w->base) event_base_free(w->base);
     veil_cas_store_close(w->store);
+    veil_secbuf_free(w->scratch);
 }
 
 static int worker_init(struct veil_cas_worker *w, const struct veil_cas_server_config *cfg, const char *db,
@@ -424,6 +425,7 @@ static int worker_init(struct veil_cas_worker *w, const struct veil_cas_server_c
     w->ssl_ctx = ctx;
     int r = veil_cas_store_open(db, master, &w->store);
     if (r < 0) return r;
+    if ((r = veil_secbuf_new(64 * 1024, &w->scratch)) < 0) return r;
     if (!(w->base = event_base_new()) || !(w->http = evhttp_new(w->base))) return -ENOMEM;
     evhttp_set_max_body_size(w->http, 512 * 1024);
     evhttp_set_max_headers_size(w->http, 16 * 1024);

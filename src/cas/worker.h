@@ -32,6 +32,7 @@ struct veil_cas_worker {
     struct veil_cas_cached_policy cache[VEIL_CAS_POLICY_CACHE];
     unsigned cache_next;
     struct ssl_ctx_st *ssl_ctx;
+    struct veil_secbuf *scratch; /* rendering space for one secret value at a time, wiped after use */
 };
 
 /* Who is on the other end of the connection. */
