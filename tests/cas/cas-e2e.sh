@@ -26,7 +26,7 @@ echo "1..29"
 
 start() {
     rm -f "$T/port"
-    "$CAS" --state "$T/state" --port "${PORT:-0}" --port-file "$T/port" --threads 2 "$@" 2>>"$T/cas.log" &
+    ${SERVE:-$CAS} --state "$T/state" --port "${PORT:-0}" --port-file "$T/port" --threads 2 "$@" 2>>"$T/cas.log" &
     PID=$!
     for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
     PORT=$(cat "$T/port" 2>/dev/null)
@@ -201,14 +201,14 @@ kill "$LOAD" 2>/dev/null
 wait "$LOAD" 2>/dev/null
 LOAD=
 ACKED=$(cat "$T/acked" 2>/dev/null || echo 0)
-start $SIMROOT
+SERVE="$VEIL cas serve" start $SIMROOT  # the same daemon, started as `veil cas serve`
 out=$("$VEIL" cas volume show shop 2>&1)
 STORED=$(awk '/^data/ {print $2}' <<<"$out")
 if [ -n "$STORED" ] && [ "$ACKED" -gt 10 ] && [ "$STORED" -ge "$ACKED" ]; then
     ok "restart after kill -9 under load keeps every acknowledged volume version ($ACKED acked, $STORED stored)"
 else bad "kill -9 volume durability" "acked=$ACKED stored=$STORED" "$out"; fi
 out=$("$VEIL" cas policy show shop 2>/dev/null)
-check "restart after kill -9 keeps the applied policy" grep -q '"9443"' <<<"$out"
+check "restart (as veil cas serve) after kill -9 keeps the applied policy" grep -q '"9443"' <<<"$out"
 
 # secrets are not on disk in the clear
 if ! grep -qa -- "$PW" "$T"/state/cas.db* && ! grep -qa "imported-token-8c1f" "$T"/state/cas.db* &&
