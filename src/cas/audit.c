@@ -85,14 +85,19 @@ int veil_cas_audit_append(struct veil_cas_store *s, const char *kind, const char
     return rc == SQLITE_DONE ? 0 : veil_cas_sql_err(s, rc, "appending audit entry");
 }
 
+struct entry_args {
+    const char *kind, *policy, *subject, *detail;
+};
+
+static int append(struct veil_cas_store *s, void *arg) {
+    const struct entry_args *e = arg;
+    return veil_cas_audit_append(s, e->kind, e->policy, e->subject, e->detail);
+}
+
 int veil_cas_store_audit(struct veil_cas_store *s, const char *kind, const char *policy, const char *subject,
                          const char *detail) {
-    int r = veil_cas_store_begin(s);
-    if (r < 0) return r;
-    r = veil_cas_audit_append(s, kind, policy, subject, detail);
-    if (r >= 0) r = veil_cas_store_commit(s);
-    if (r < 0) veil_cas_store_rollback(s);
-    return r;
+    struct entry_args e = { kind, policy, subject, detail };
+    return veil_cas_store_write(s, append, &e);
 }
 
 static const char *text_col(sqlite3_stmt *st, int i) {

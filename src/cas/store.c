@@ -532,42 +532,55 @@ static int volume_set(struct veil_cas_store *s, const char *policy, const char *
     return 0;
 }
 
+struct advance_args {
+    const char *policy;
+    const struct veil_cas_volume_report *reports;
+    size_t count;
+    const char *audit_kind, *subject, *audit_detail;
+};
+
+static int advance(struct veil_cas_store *s, void *arg) {
+    const struct advance_args *a = arg;
+    int r = 0;
+    for (size_t i = 0; i < a->count && r >= 0; i++) {
+        int64_t stored;
+        if ((r = veil_cas_store_volume_get(s, a->policy, a->reports[i].name, &stored)) < 0) break;
+        if (a->reports[i].version < stored)
+            return veil_err(-ESTALE, "volume '%s' is at version %lld but %lld is expected: rolled back? (the owner can accept it)",
+                            a->reports[i].name, (long long)a->reports[i].version, (long long)stored);
+        if (a->reports[i].version > stored) r = volume_set(s, a->policy, a->reports[i].name, a->reports[i].version);
+    }
+    if (r >= 0 && a->audit_kind) r = veil_cas_audit_append(s, a->audit_kind, a->policy, a->subject, a->audit_detail);
+    return r;
+}
+
 int veil_cas_store_volumes_advance(struct veil_cas_store *s, const char *policy,
                                    const struct veil_cas_volume_report *reports, size_t count, const char *audit_kind,
                                    const char *subject, const char *audit_detail) {
-    int r = veil_cas_store_begin(s);
+    struct advance_args a = { policy, reports, count, audit_kind, subject, audit_detail };
+    return veil_cas_store_write(s, advance, &a);
+}
+
+struct accept_args {
+    const char *policy, *volume, *subject;
+    int64_t version;
+};
+
+static int accept_version(struct veil_cas_store *s, void *arg) {
+    const struct accept_args *a = arg;
+    int64_t old = 0;
+    int r = veil_cas_store_volume_get(s, a->policy, a->volume, &old);
+    if (r >= 0) r = volume_set(s, a->policy, a->volume, a->version);
     if (r < 0) return r;
-    for (size_t i = 0; i < count && r >= 0; i++) {
-        int64_t stored;
-        if ((r = veil_cas_store_volume_get(s, policy, reports[i].name, &stored)) < 0) break;
-        if (reports[i].version < stored) {
-            r = veil_err(-ESTALE, "volume '%s' is at version %lld but %lld is expected: rolled back? (the owner can accept it)",
-                         reports[i].name, (long long)reports[i].version, (long long)stored);
-            break;
-        }
-        if (reports[i].version > stored) r = volume_set(s, policy, reports[i].name, reports[i].version);
-    }
-    if (r >= 0 && audit_kind) r = veil_cas_audit_append(s, audit_kind, policy, subject, audit_detail);
-    if (r >= 0) r = veil_cas_store_commit(s);
-    if (r < 0) veil_cas_store_rollback(s);
-    return r;
+    char detail[256];
+    snprintf(detail, sizeof(detail), "{\"volume\":\"%s\",\"from\":%lld,\"to\":%lld}", a->volume, (long long)old,
+             (long long)a->version);
+    return veil_cas_audit_append(s, "volume.accepted", a->policy, a->subject, detail);
 }
 
 int veil_cas_store_volume_accept(struct veil_cas_store *s, const char *policy, const char *volume, int64_t version,
                                  const char *subject) {
     if (version < 0) return -EINVAL;
-    int r = veil_cas_store_begin(s);
-    if (r < 0) return r;
-    int64_t old = 0;
-    r = veil_cas_store_volume_get(s, policy, volume, &old);
-    if (r >= 0) r = volume_set(s, policy, volume, version);
-    if (r >= 0) {
-        char detail[256];
-        snprintf(detail, sizeof(detail), "{\"volume\":\"%s\",\"from\":%lld,\"to\":%lld}", volume, (long long)old,
-                 (long long)version);
-        r = veil_cas_audit_append(s, "volume.accepted", policy, subject, detail);
-    }
-    if (r >= 0) r = veil_cas_store_commit(s);
-    if (r < 0) veil_cas_store_rollback(s);
-    return r;
+    struct accept_args a = { policy, volume, subject, version };
+    return veil_cas_store_write(s, accept_version, &a);
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <cmocka.h>
 
@@ -216,6 +217,49 @@ static void test_audit_deletion(void **state) {
     assert_int_equal(bad, 2);
 }
 
+struct writer {
+    struct fixture *f;
+    int index;
+    int failures;
+};
+
+static void *write_many(void *arg) {
+    struct writer *w = arg;
+    struct veil_cas_store *s;
+    if (veil_cas_store_open(w->f->db, w->f->master, &s) < 0) {
+        w->failures++;
+        return NULL;
+    }
+    for (int i = 0; i < 50; i++) {
+        char detail[64];
+        snprintf(detail, sizeof(detail), "{\"writer\":%d,\"i\":%d}", w->index, i);
+        if (veil_cas_store_audit(s, "k", "p", "s", detail) < 0) w->failures++;
+        /* a write that fails inside a shared batch must not take the others down */
+        struct veil_cas_volume_report rep = { "nope", 1 };
+        if (veil_cas_store_volumes_advance(s, "p", &rep, 1, "x", "s", "{}") != -ENOENT) w->failures++;
+    }
+    veil_cas_store_close(s);
+    return NULL;
+}
+
+/* Concurrent writers on their own connections (as server threads are): group commit keeps the chain whole. */
+static void test_concurrent_writers(void **state) {
+    struct fixture *f = *state;
+    struct writer w[6];
+    pthread_t t[6];
+    for (int i = 0; i < 6; i++) {
+        w[i] = (struct writer){ .f = f, .index = i };
+        assert_int_equal(pthread_create(&t[i], NULL, write_many, &w[i]), 0);
+    }
+    for (int i = 0; i < 6; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].failures, 0);
+    }
+    int64_t count, bad;
+    assert_int_equal(veil_cas_store_audit_verify(f->store, &count, &bad), 0);
+    assert_int_equal(count, 300);
+}
+
 static void test_wrong_seal_root(void **state) {
     struct fixture *f = *state;
     char root[128];
@@ -240,6 +284,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_volumes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_deletion, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_seal_root, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
