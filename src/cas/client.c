@@ -178,6 +178,8 @@ int veil_cas_client_request(struct veil_cas_client *c, const char *method, const
     else r = res.err;
     const char *why = r < 0 ? veil_ratls_peer_reason(ssl) : NULL;
     if (why) r = veil_err(-EACCES, "the service's RA-TLS certificate was refused: %s", why);
+    else if (r < 0 && ssl && SSL_get_verify_result(ssl) == X509_V_ERR_CERT_UNTRUSTED)
+        r = veil_err(-EACCES, "the service's key is not the pinned one (wrong --cas-cert, or not the service you meant)");
 out:
     if (conn) evhttp_connection_free(conn);
     if (base) event_base_free(base);
