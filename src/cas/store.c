@@ -2,6 +2,7 @@
 /* SQLite state of veil-cas: schema, encrypted blobs, policy versions, secrets and volume versions. */
 #include "store.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <string.h>
@@ -83,6 +84,10 @@ void veil_cas_store_rollback(struct veil_cas_store *s) {
 
 int veil_cas_store_open(const char *db_path, const struct veil_secbuf *master, struct veil_cas_store **ret) {
     if (master->size != VEIL_CAS_MASTER_KEY_SIZE) return -EINVAL;
+    /* create the file owner-only: SQLite gives the -wal and -shm files the database's permissions */
+    int fd = open(db_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return veil_err(-errno, "cannot open %s", db_path);
+    close(fd);
     struct veil_cas_store *s = calloc(1, sizeof(*s));
     if (!s) return -ENOMEM;
     int r;
