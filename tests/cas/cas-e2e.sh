@@ -11,7 +11,7 @@ T=$(mktemp -d /tmp/veil-cas-e2e.XXXXXX)
 PID=
 cleanup() {
     [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
-    [ -n "${LOAD:-}" ] && kill "$LOAD" 2>/dev/null
+    [ -n "${LOAD:-}" ] && kill "$LOAD" "$LOAD2" 2>/dev/null
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -182,7 +182,8 @@ if grep -q "attest.refused.*measurement $M_OTHER not allowed" <<<"$out" && grep 
     ok "audit log has the refusal reason and released secret names, never values"
 else bad "audit content" "$out"; fi
 
-# kill -9 under load: every acknowledged volume version survives
+# kill -9 under load: every acknowledged volume version and policy version survives
+H=$("$VEIL" cas policy history shop 2>/dev/null | awk 'NR == 2 {print $2}')
 (
     v=10
     while :; do
@@ -193,22 +194,38 @@ else bad "audit content" "$out"; fi
     done
 ) &
 LOAD=$!
+(
+    # owners update the policy at the same time, each update naming the previous one
+    i=0
+    while :; do
+        { policy 9443; echo "# update $i"; } >"$T/vn.yaml"
+        out=$("$VEIL" cas policy apply -f "$T/vn.yaml" --replaces "$H" 2>/dev/null) || continue
+        H=$(awk '/^hash/ {print $2}' <<<"$out")
+        awk '/^version/ {print $2}' <<<"$out" >"$T/acked-policy"
+        i=$((i + 1))
+    done
+) &
+LOAD2=$!
 sleep 1.5
 kill -9 "$PID"
 wait "$PID" 2>/dev/null
 sleep 0.3
-kill "$LOAD" 2>/dev/null
-wait "$LOAD" 2>/dev/null
+kill "$LOAD" "$LOAD2" 2>/dev/null
+wait "$LOAD" "$LOAD2" 2>/dev/null
 LOAD=
 ACKED=$(cat "$T/acked" 2>/dev/null || echo 0)
+ACKED_POLICY=$(cat "$T/acked-policy" 2>/dev/null || echo 0)
 SERVE="$VEIL cas serve" start $SIMROOT  # the same daemon, started as `veil cas serve`
 out=$("$VEIL" cas volume show shop 2>&1)
 STORED=$(awk '/^data/ {print $2}' <<<"$out")
 if [ -n "$STORED" ] && [ "$ACKED" -gt 10 ] && [ "$STORED" -ge "$ACKED" ]; then
     ok "restart after kill -9 under load keeps every acknowledged volume version ($ACKED acked, $STORED stored)"
 else bad "kill -9 volume durability" "acked=$ACKED stored=$STORED" "$out"; fi
-out=$("$VEIL" cas policy show shop 2>/dev/null)
-check "restart (as veil cas serve) after kill -9 keeps the applied policy" grep -q '"9443"' <<<"$out"
+out=$("$VEIL" cas policy show shop 2>&1 >/dev/null)
+CUR=$(sed -n 's/.* version \([0-9]*\) hash.*/\1/p' <<<"$out")
+if [ -n "$CUR" ] && [ "$ACKED_POLICY" -gt 2 ] && [ "$CUR" -ge "$ACKED_POLICY" ]; then
+    ok "restart (as veil cas serve) after kill -9 keeps every acknowledged policy version ($ACKED_POLICY acked, $CUR current)"
+else bad "kill -9 policy durability" "acked=$ACKED_POLICY current=$CUR" "$out"; fi
 
 # secrets are not on disk in the clear
 if ! grep -qa -- "$PW" "$T"/state/cas.db* && ! grep -qa "imported-token-8c1f" "$T"/state/cas.db* &&
