@@ -136,6 +136,19 @@ int veil_cas_store_audit_verify(struct veil_cas_store *s, int64_t *ret_count, in
     return 0;
 }
 
+int veil_cas_store_audit_hash(struct veil_cas_store *s, int64_t seq, uint8_t ret[32]) {
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    int r = veil_cas_sql_prepare(s, "SELECT hash FROM audit WHERE seq=?1", &st);
+    if (r < 0) return r;
+    sqlite3_bind_int64(st, 1, seq);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) return veil_err(-ENOENT, "no audit entry %lld", (long long)seq);
+    if (rc != SQLITE_ROW) return veil_cas_sql_err(s, rc, "reading audit");
+    if (sqlite3_column_bytes(st, 0) != 32) return veil_err(-EBADMSG, "corrupt audit entry");
+    memcpy(ret, sqlite3_column_blob(st, 0), 32);
+    return 0;
+}
+
 int veil_cas_store_audit_list(struct veil_cas_store *s, const char *policy, int64_t since, size_t limit,
                               char **ret_json) {
     _cleanup_stmt_ sqlite3_stmt *st = NULL;

@@ -110,6 +110,11 @@ int veil_cas_store_audit(struct veil_cas_store *s, const char *kind, const char 
  */
 int veil_cas_store_audit_verify(struct veil_cas_store *s, int64_t *ret_count, int64_t *ret_bad_seq) _warn_unused_;
 
+/* The stored hash of entry seq (-ENOENT when there is none). Meaningful after a verify: owners
+ * record "SEQ:HASH" of the head and later check that the log still holds it (truncation and
+ * rollback of the whole database cannot be seen from inside it). */
+int veil_cas_store_audit_hash(struct veil_cas_store *s, int64_t seq, uint8_t ret[VEIL_SHA256_SIZE]) _warn_unused_;
+
 /* Audit entries as a JSON array text (malloc'd), for one policy (or all when NULL), after seq `since`. */
 int veil_cas_store_audit_list(struct veil_cas_store *s, const char *policy, int64_t since, size_t limit,
                               char **ret_json) _warn_unused_;

@@ -22,7 +22,7 @@ ok() { n=$((n + 1)); echo "ok $n - $1"; }
 bad() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
 
-echo "1..29"
+echo "1..30"
 
 start() {
     rm -f "$T/port"
@@ -235,6 +235,25 @@ else bad "plaintext secret found in the database"; fi
 
 out=$("$VEIL" cas audit --verify 2>&1)
 check "audit chain verifies" grep -q "audit chain intact" <<<"$out"
+HEAD0=$(sed -n 's/.*head \([0-9]*:[0-9a-f]*\)$/\1/p' <<<"$out")
+
+# a whole-database rollback keeps a consistent chain; the head an owner recorded exposes it
+kill "$PID"; wait "$PID" 2>/dev/null
+cp -a "$T/state" "$T/state.bak"
+start $SIMROOT
+wl --measurement "$M" --policy shop --service web --volume data=100000 >/dev/null
+HEAD1=$("$VEIL" cas audit --verify 2>&1 | sed -n 's/.*head \([0-9]*:[0-9a-f]*\)$/\1/p')
+kill "$PID"; wait "$PID" 2>/dev/null
+rm -rf "$T/state"; mv "$T/state.bak" "$T/state"
+start $SIMROOT
+out=$("$VEIL" cas audit --verify --expect "$HEAD1" 2>&1)
+rc=$?
+"$VEIL" cas audit --verify --expect "$HEAD0" >/dev/null 2>&1
+rc0=$?
+if [ -n "$HEAD1" ] && [ $rc -ne 0 ] && [ $rc0 -eq 0 ] && grep -q "audit chain intact" <<<"$out" &&
+   grep -q "does NOT hold the recorded entry" <<<"$out"; then
+    ok "a rolled-back database verifies on its own but not against the head an owner recorded"
+else bad "audit rollback detection" "head1=$HEAD1 rc=$rc" "$out"; fi
 
 # the service's own RA-TLS identity: workloads verify its measurement; owners keep their key pin
 kill "$PID"; wait "$PID" 2>/dev/null
