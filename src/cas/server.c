@@ -460,8 +460,23 @@ int veil_cas_server_run(const struct veil_cas_server_config *cfg) {
     if (asprintf(&db, "%s/cas.db", cfg->state_dir) < 0) return -ENOMEM;
     if (!cfg->seal_root && asprintf(&seal_root, "%s/sim-seal.key", cfg->state_dir) < 0) return -ENOMEM;
     _cleanup_secbuf_ struct veil_secbuf *master = NULL;
-    if ((r = veil_cas_master_key_load(cfg->state_dir, cfg->seal_root ? cfg->seal_root : seal_root, &master)) < 0)
+    const char *root_path = cfg->seal_root ? cfg->seal_root : seal_root;
+    if (cfg->recover_with) {
+        /* the sealing root is lost (or this is a new TEE): the owner's key opens master.recovery */
+        _cleanup_(veil_evp_pkey_freep) EVP_PKEY *key = NULL;
+        if ((r = veil_key_load_private_pem(cfg->recover_with, &key)) < 0 ||
+            (r = veil_cas_recovery_unwrap(cfg->state_dir, key, &master)) < 0 ||
+            (r = veil_cas_master_key_reseal(cfg->state_dir, root_path, master)) < 0)
+            return r;
+        veil_log_info("master key recovered and sealed under %s", root_path);
+    } else if ((r = veil_cas_master_key_load(cfg->state_dir, root_path, &master)) < 0)
         return r;
+    if (cfg->recovery_cert) {
+        _cleanup_(veil_bio_freep) BIO *in = BIO_new_file(cfg->recovery_cert, "r");
+        _cleanup_(veil_x509_freep) X509 *cert = in ? PEM_read_bio_X509(in, NULL, NULL, NULL) : NULL;
+        if (!cert) return veil_ossl_err(-EINVAL, "reading the recovery certificate");
+        if ((r = veil_cas_recovery_wrap(cfg->state_dir, X509_get0_pubkey(cert), master)) < 0) return r;
+    }
     _cleanup_(ssl_ctx_freep) SSL_CTX *ctx = NULL;
     if ((r = make_ssl_ctx(cfg, &ctx)) < 0) return r;
 

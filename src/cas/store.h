@@ -10,6 +10,8 @@
 #include "base/secbuf.h"
 #include "crypto/hash.h"
 
+#include <openssl/evp.h>
+
 #define VEIL_CAS_MASTER_KEY_SIZE 32
 #define VEIL_CAS_DETAIL_MAX 4096
 
@@ -22,6 +24,33 @@
  */
 int veil_cas_master_key_load(const char *state_dir, const char *seal_root_path,
                              struct veil_secbuf **ret) _warn_unused_;
+
+/* Seal master under the root at seal_root_path (created when missing), replacing master.sealed:
+ * after a recovery, or to move to a new root. */
+int veil_cas_master_key_reseal(const char *state_dir, const char *seal_root_path,
+                               const struct veil_secbuf *master) _warn_unused_;
+
+/*
+ * Recovery: the master key wrapped for an owner's public key (EC P-256/P-384 or X25519), in
+ * <state_dir>/master.recovery, so that losing the sealing root (or moving the service to
+ * another TEE) loses no secret and restarts no workload. Layout in docs/cas.md.
+ */
+int veil_cas_recovery_wrap(const char *state_dir, EVP_PKEY *recipient, const struct veil_secbuf *master) _warn_unused_;
+/* -EACCES when the key is not the recipient's or the file was altered. */
+int veil_cas_recovery_unwrap(const char *state_dir, EVP_PKEY *private_key, struct veil_secbuf **ret) _warn_unused_;
+
+/* The framing of master.recovery (untrusted bytes; borrows from data). */
+struct veil_cas_recovery_blob {
+    const uint8_t *header;       /* everything before the IV: the AAD */
+    size_t header_size;
+    const uint8_t *ephemeral_spki;
+    size_t ephemeral_spki_size;
+    const uint8_t *recipient_id; /* 32: SHA-256 of the recipient's SubjectPublicKeyInfo */
+    const uint8_t *iv;           /* 12 */
+    const uint8_t *ciphertext;   /* 32 */
+    const uint8_t *tag;          /* 16 */
+};
+int veil_cas_recovery_parse(const uint8_t *data, size_t size, struct veil_cas_recovery_blob *ret) _warn_unused_;
 
 /*
  * One store per thread: its own SQLite connection (WAL, synchronous=FULL) and

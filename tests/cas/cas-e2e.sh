@@ -22,7 +22,7 @@ ok() { n=$((n + 1)); echo "ok $n - $1"; }
 bad() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
 
-echo "1..30"
+echo "1..31"
 
 start() {
     rm -f "$T/port"
@@ -268,6 +268,20 @@ if grep -q '^status 200' <<<"$out" && grep -q "RA-TLS certificate was refused.*m
    grep -q '^data ' <<<"$owner"; then
     ok "workloads verify the service's RA-TLS measurement; a wrong expectation is refused; owners still connect"
 else bad "service RA-TLS identity" "$out" "$out_bad" "$owner"; fi
+
+# recovery: the sealing root is lost; an owner's key recovers the master key, nothing else changes
+kill "$PID"; wait "$PID" 2>/dev/null
+start $SIMROOT --recovery-cert "$T/owner.crt"
+kill "$PID"; wait "$PID" 2>/dev/null
+rm -f "$T/state/sim-seal.key"
+"$CAS" --state "$T/state" --port 0 --threads 2 2>"$T/lost.log"
+lost_rc=$?
+start $SIMROOT --recover-with "$T/owner.key"
+out=$(wl --measurement "$M" --policy shop --service web --volume data=100000)
+pw_after=$(grep -o '"DB_PASSWORD":"[^"]*"' <<<"$out" | cut -d'"' -f4)
+if [ $lost_rc -ne 0 ] && grep -q "sealing root .* is missing" "$T/lost.log" && [ "$pw_after" = "$PW" ]; then
+    ok "a lost sealing root is refused, then recovered with the owner's key: the same secrets are served"
+else bad "recovery" "rc=$lost_rc $(cat "$T/lost.log")" "$out"; fi
 
 # without --sim-root the service refuses sim evidence whatever the policy says
 kill "$PID"; wait "$PID" 2>/dev/null

@@ -14,6 +14,7 @@
 #include "base/fileio.h"
 #include "cas/secret.h"
 #include "cas/store.h"
+#include "crypto/key.h"
 
 #define X4(c) c c c c
 #define HEX32(c) X4(X4(X4(c)))
@@ -277,6 +278,45 @@ static void test_wrong_seal_root(void **state) {
     veil_secbuf_free(m);
 }
 
+/* Losing the sealing root loses nothing when an owner's key can recover the master key. */
+static void test_recovery(void **state) {
+    struct fixture *f = *state;
+    EVP_PKEY *owner_key, *stranger;
+    assert_int_equal(veil_key_generate(VEIL_KEY_ECDSA_P256, &owner_key), 0);
+    assert_int_equal(veil_key_generate(VEIL_KEY_ECDSA_P256, &stranger), 0);
+    assert_int_equal(veil_cas_recovery_wrap(f->dir, owner_key, f->master), 0);
+
+    char root[128], path[160];
+    snprintf(root, sizeof(root), "%s/sim-seal.key", f->dir);
+    assert_int_equal(unlink(root), 0);
+    struct veil_secbuf *m;
+    assert_int_equal(veil_cas_master_key_load(f->dir, root, &m), -ENOENT);
+    assert_int_equal(veil_cas_recovery_unwrap(f->dir, stranger, &m), -EACCES);
+    assert_int_equal(veil_cas_recovery_unwrap(f->dir, owner_key, &m), 0);
+    assert_memory_equal(m->data, f->master->data, 32);
+    assert_int_equal(veil_cas_master_key_reseal(f->dir, root, m), 0);
+    veil_secbuf_free(m);
+    assert_int_equal(veil_cas_master_key_load(f->dir, root, &m), 0);
+    assert_memory_equal(m->data, f->master->data, 32);
+    veil_secbuf_free(m);
+
+    /* every byte of the recovery file is covered */
+    snprintf(path, sizeof(path), "%s/master.recovery", f->dir);
+    uint8_t *data;
+    size_t size;
+    assert_int_equal(veil_read_file(path, 4096, &data, &size), 0);
+    for (size_t i = 0; i < size; i++) {
+        data[i] ^= 0x01;
+        assert_int_equal(veil_write_file_atomic(path, data, size, 0600), 0);
+        int r = veil_cas_recovery_unwrap(f->dir, owner_key, &m);
+        if (r >= 0) fail_msg("flipped byte %zu accepted", i);
+        data[i] ^= 0x01;
+    }
+    free(data);
+    EVP_PKEY_free(owner_key);
+    EVP_PKEY_free(stranger);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_encrypted_at_rest, setup, teardown),
@@ -286,6 +326,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_audit_deletion, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_seal_root, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
