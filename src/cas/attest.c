@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "api.h"
 #include "base/err.h"
@@ -243,7 +244,13 @@ void veil_cas_handle_attest(struct veil_cas_worker *w, struct evhttp_request *re
         refuse(w, req, 403, a.policy, a.service, peer, reason);
         goto out;
     }
-    /* every volume of the service is checked; one not reported counts as version 0 (new and empty) */
+    /* certificates close to expiry are renewed before they are handed out (a failure here is not a
+     * refusal: the stored ones are still valid) */
+    time_t now = time(NULL);
+    if (now >= cp->next_renew_check &&
+        veil_cas_store_renew_certificates(w->store, cp->policy, now, "veil-cas", NULL) >= 0)
+        ((struct veil_cas_cached_policy *)cp)->next_renew_check = now + 60;
+        /* every volume of the service is checked; one not reported counts as version 0 (new and empty) */
     struct veil_cas_volume_report vols[VEIL_CAS_VOLUME_REPORTS_MAX];
     size_t vol_count = 0;
     for (size_t i = 0; i < a.volume_count; i++) {

@@ -201,6 +201,7 @@ int veil_cas_worker_policy(struct veil_cas_worker *w, const char *name, const st
         slot->policy = p;
         memcpy(slot->hash, v.hash, sizeof(slot->hash));
         slot->version = v.version;
+        slot->next_renew_check = 0;
         *ret = slot;
     }
     veil_cas_policy_version_done(&v);

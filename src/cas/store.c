@@ -285,7 +285,7 @@ int veil_cas_store_policy_history(struct veil_cas_store *s, const char *name, st
 
 /* ---------- secrets ---------- */
 
-static int secret_load(struct veil_cas_store *s, const char *policy, const char *name, uint8_t *ret_definition,
+int veil_cas_secret_load(struct veil_cas_store *s, const char *policy, const char *name, uint8_t *ret_definition,
                        struct veil_secbuf **ret) {
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     int r = veil_cas_sql_prepare(s, "SELECT definition, body FROM secrets WHERE policy=?1 AND name=?2", &st);
@@ -308,10 +308,10 @@ static int secret_load(struct veil_cas_store *s, const char *policy, const char 
 }
 
 int veil_cas_store_secret_get(struct veil_cas_store *s, const char *policy, const char *name, struct veil_secbuf **ret) {
-    return secret_load(s, policy, name, NULL, ret);
+    return veil_cas_secret_load(s, policy, name, NULL, ret);
 }
 
-static int secret_save(struct veil_cas_store *s, const char *policy, const struct veil_cas_secret *def,
+int veil_cas_secret_save(struct veil_cas_store *s, const char *policy, const struct veil_cas_secret *def,
                        const struct veil_secbuf *material) {
     struct veil_buf aad = { 0 };
     int r = row_aad("secret", policy, def->name, &aad);
@@ -342,14 +342,14 @@ static int secrets_sync(struct veil_cas_store *s, const struct veil_cas_policy *
             if ((def->kind == VEIL_CAS_SECRET_X509) != (pass == 1)) continue;
             uint8_t stored_def[VEIL_SHA256_SIZE];
             _cleanup_secbuf_ struct veil_secbuf *old = NULL;
-            r = secret_load(s, p->name, def->name, stored_def, &old);
+            r = veil_cas_secret_load(s, p->name, def->name, stored_def, &old);
             if (r >= 0 && !memcmp(stored_def, def->definition_hash, VEIL_SHA256_SIZE)) continue;
             if (r < 0 && r != -ENOENT) return r;
             _cleanup_secbuf_ struct veil_secbuf *issuer = NULL, *material = NULL;
-            if (def->kind == VEIL_CAS_SECRET_X509 && (r = secret_load(s, p->name, def->issuer, NULL, &issuer)) < 0)
+            if (def->kind == VEIL_CAS_SECRET_X509 && (r = veil_cas_secret_load(s, p->name, def->issuer, NULL, &issuer)) < 0)
                 return r;
             if ((r = veil_cas_secret_generate(def, issuer, &material)) < 0) return r;
-            if ((r = secret_save(s, p->name, def, material)) < 0) return r;
+            if ((r = veil_cas_secret_save(s, p->name, def, material)) < 0) return r;
             if ((r = veil_buf_printf(names_json, "%s\"%s\"", names_json->size > 1 ? "," : "", def->name)) < 0) return r;
         }
     }

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "base/macro.h"
 #include "base/secbuf.h"
@@ -105,6 +106,15 @@ int veil_cas_store_policy_apply(struct veil_cas_store *s, const char *yaml, size
 /* The stored material of a secret (see secret.h for its layout per kind). -ENOENT when absent. */
 int veil_cas_store_secret_get(struct veil_cas_store *s, const char *policy, const char *name,
                               struct veil_secbuf **ret) _warn_unused_;
+
+/*
+ * Renew the policy's certificates that are past two thirds of their validity at `now`
+ * (CAs first; a renewed CA renews every leaf it issued), with an audit entry naming them.
+ * Workloads get the new certificates at their next attestation.
+ */
+struct veil_cas_policy;
+int veil_cas_store_renew_certificates(struct veil_cas_store *s, const struct veil_cas_policy *policy, time_t now,
+                                      const char *subject, size_t *ret_renewed) _warn_unused_;
 
 /* Volume versions: -ENOENT for an unknown volume. */
 int veil_cas_store_volume_get(struct veil_cas_store *s, const char *policy, const char *volume,

@@ -6,12 +6,14 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <cmocka.h>
 
 #include "base/err.h"
 #include "base/fileio.h"
+#include "cas/policy.h"
 #include "cas/secret.h"
 #include "cas/store.h"
 #include "crypto/key.h"
@@ -278,6 +280,45 @@ static void test_wrong_seal_root(void **state) {
     veil_secbuf_free(m);
 }
 
+static void test_renewal(void **state) {
+    struct fixture *f = *state;
+    uint8_t hash[32];
+    apply_v1(f, hash);
+    struct veil_cas_policy *p;
+    assert_int_equal(veil_cas_policy_parse(policy_v1, strlen(policy_v1), &p), 0);
+    struct veil_secbuf *ca0, *leaf0, *ca1, *leaf1, *ca2, *leaf2;
+    assert_int_equal(veil_cas_store_secret_get(f->store, "p", "ca", &ca0), 0);
+    assert_int_equal(veil_cas_store_secret_get(f->store, "p", "leaf", &leaf0), 0);
+    size_t n = 99;
+    time_t now = time(NULL);
+    assert_int_equal(veil_cas_store_renew_certificates(f->store, p, now, "t", &n), 0);
+    assert_int_equal(n, 0);
+    /* 300 days on, the 365-day leaf is past two thirds, the 10-year CA is not */
+    assert_int_equal(veil_cas_store_renew_certificates(f->store, p, now + 300 * 86400, "t", &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(veil_cas_store_secret_get(f->store, "p", "ca", &ca1), 0);
+    assert_int_equal(veil_cas_store_secret_get(f->store, "p", "leaf", &leaf1), 0);
+    assert_true(ca1->size == ca0->size && !memcmp(ca1->data, ca0->data, ca0->size));
+    assert_false(leaf1->size == leaf0->size && !memcmp(leaf1->data, leaf0->data, leaf0->size));
+    /* 3000 days on, the CA is renewed and with it the leaf it issued */
+    assert_int_equal(veil_cas_store_renew_certificates(f->store, p, now + 3000L * 86400, "t", &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(veil_cas_store_secret_get(f->store, "p", "ca", &ca2), 0);
+    assert_int_equal(veil_cas_store_secret_get(f->store, "p", "leaf", &leaf2), 0);
+    assert_false(ca2->size == ca1->size && !memcmp(ca2->data, ca1->data, ca1->size));
+    char *json;
+    assert_int_equal(veil_cas_store_audit_list(f->store, "p", 0, 100, &json), 0);
+    assert_non_null(strstr(json, "secret.renewed"));
+    free(json);
+    veil_secbuf_free(ca0);
+    veil_secbuf_free(leaf0);
+    veil_secbuf_free(ca1);
+    veil_secbuf_free(leaf1);
+    veil_secbuf_free(ca2);
+    veil_secbuf_free(leaf2);
+    veil_cas_policy_free(p);
+}
+
 /* Losing the sealing root loses nothing when an owner's key can recover the master key. */
 static void test_recovery(void **state) {
     struct fixture *f = *state;
@@ -327,6 +368,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_seal_root, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_renewal, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
