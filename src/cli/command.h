@@ -14,3 +14,4 @@ int veil_cmd_version(int argc, char **argv);
 int veil_cmd_pfs(int argc, char **argv);
 int veil_cmd_attest(int argc, char **argv);
 int veil_cmd_verify(int argc, char **argv);
+int veil_cmd_cas(int argc, char **argv);

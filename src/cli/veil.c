@@ -11,6 +11,7 @@ static const struct veil_command commands[] = {
     { "pfs", "encrypted files: keygen, encrypt, decrypt, verify, info", veil_cmd_pfs },
     { "attest", "obtain TEE evidence for report data", veil_cmd_attest },
     { "verify", "verify evidence and check it against a policy", veil_cmd_verify },
+    { "cas", "the attestation and secret service: serve, policies, audit", veil_cmd_cas },
 };
 
 static void usage(FILE *out) {
