@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "api.h"
 #include "base/err.h"
@@ -22,6 +23,7 @@ struct loaded {
 
 struct render {
     struct veil_cas_worker *w;
+    struct veil_secbuf *scratch; /* the worker's, reused: one template value at a time, wiped after */
     const struct veil_cas_policy *policy;
     struct loaded items[MAX_LOADED];
     size_t count;
@@ -90,16 +92,23 @@ static int lit(struct veil_secbuf *out, const char *s) {
     return veil_cas_secbuf_append(out, s, strlen(s));
 }
 
-/* Expand a template and append it as a JSON string. */
+/* Expand a template and append it as a JSON string (base64-encoded for file contents). */
 static int expand_json(struct render *rd, const struct veil_cas_template *t, struct veil_secbuf *out, bool base64) {
-    _cleanup_secbuf_ struct veil_secbuf *tmp = NULL;
-    int r = veil_secbuf_new(0, &tmp);
-    if (r < 0 || (r = expand(rd, t, tmp)) < 0) return r;
-    if (!base64) return json_str(out, tmp->data, tmp->size);
-    _cleanup_secbuf_ struct veil_secbuf *b64 = NULL;
-    if ((r = veil_secbuf_new(4 * ((tmp->size + 2) / 3) + 1, &b64)) < 0) return r;
-    int len = EVP_EncodeBlock(b64->data, tmp->data, (int)tmp->size);
-    return json_str(out, b64->data, (size_t)len);
+    struct veil_secbuf *tmp = rd->scratch;
+    int r = veil_secbuf_resize(tmp, 0);
+    if (r >= 0) r = expand(rd, t, tmp);
+    size_t plain = tmp->size;
+    if (r >= 0 && !base64) r = json_str(out, tmp->data, plain);
+    else if (r >= 0) {
+        /* encode behind the plaintext in the same buffer */
+        size_t b64 = 4 * ((plain + 2) / 3) + 1;
+        if ((r = veil_secbuf_resize(tmp, plain + b64)) >= 0) {
+            int len = EVP_EncodeBlock(tmp->data + plain, tmp->data, (int)plain);
+            r = json_str(out, tmp->data + plain, (size_t)len);
+        }
+    }
+    veil_wipe(tmp->data, tmp->size);
+    return r;
 }
 
 static int key_hex(struct render *rd, const char *secret, struct veil_secbuf *out) {
@@ -235,7 +244,13 @@ void veil_cas_handle_attest(struct veil_cas_worker *w, struct evhttp_request *re
         refuse(w, req, 403, a.policy, a.service, peer, reason);
         goto out;
     }
-    /* every volume of the service is checked; one not reported counts as version 0 (new and empty) */
+    /* certificates close to expiry are renewed before they are handed out (a failure here is not a
+     * refusal: the stored ones are still valid) */
+    time_t now = time(NULL);
+    if (now >= cp->next_renew_check &&
+        veil_cas_store_renew_certificates(w->store, cp->policy, now, "veil-cas", NULL) >= 0)
+        ((struct veil_cas_cached_policy *)cp)->next_renew_check = now + 60;
+        /* every volume of the service is checked; one not reported counts as version 0 (new and empty) */
     struct veil_cas_volume_report vols[VEIL_CAS_VOLUME_REPORTS_MAX];
     size_t vol_count = 0;
     for (size_t i = 0; i < a.volume_count; i++) {
@@ -254,10 +269,12 @@ void veil_cas_handle_attest(struct veil_cas_worker *w, struct evhttp_request *re
         vol_count++;
     }
 
-    struct render rd = { .w = w, .policy = cp->policy, .released = { .limit = 16 * 1024 } };
+    struct render rd = { .w = w, .policy = cp->policy, .scratch = w->scratch, .released = { .limit = 16 * 1024 } };
     struct veil_secbuf *out = NULL;
     veil_err_clear();
-    r = veil_secbuf_new(0, &out);
+    /* sized for a typical configuration, so that appending rarely has to move it */
+    r = veil_secbuf_new(32 * 1024, &out);
+    if (r >= 0) r = veil_secbuf_resize(out, 0);
     if (r >= 0) r = build_config(&rd, cp, s, vols, vol_count, out);
     if (r < 0) {
         veil_secbuf_free(out);

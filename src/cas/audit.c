@@ -85,14 +85,19 @@ int veil_cas_audit_append(struct veil_cas_store *s, const char *kind, const char
     return rc == SQLITE_DONE ? 0 : veil_cas_sql_err(s, rc, "appending audit entry");
 }
 
+struct entry_args {
+    const char *kind, *policy, *subject, *detail;
+};
+
+static int append(struct veil_cas_store *s, void *arg) {
+    const struct entry_args *e = arg;
+    return veil_cas_audit_append(s, e->kind, e->policy, e->subject, e->detail);
+}
+
 int veil_cas_store_audit(struct veil_cas_store *s, const char *kind, const char *policy, const char *subject,
                          const char *detail) {
-    int r = veil_cas_store_begin(s);
-    if (r < 0) return r;
-    r = veil_cas_audit_append(s, kind, policy, subject, detail);
-    if (r >= 0) r = veil_cas_store_commit(s);
-    if (r < 0) veil_cas_store_rollback(s);
-    return r;
+    struct entry_args e = { kind, policy, subject, detail };
+    return veil_cas_store_write(s, append, &e);
 }
 
 static const char *text_col(sqlite3_stmt *st, int i) {
@@ -128,6 +133,19 @@ int veil_cas_store_audit_verify(struct veil_cas_store *s, int64_t *ret_count, in
     if (rc != SQLITE_DONE) return veil_cas_sql_err(s, rc, "reading audit");
     *ret_count = expected - 1;
     *ret_bad_seq = 0;
+    return 0;
+}
+
+int veil_cas_store_audit_hash(struct veil_cas_store *s, int64_t seq, uint8_t ret[32]) {
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    int r = veil_cas_sql_prepare(s, "SELECT hash FROM audit WHERE seq=?1", &st);
+    if (r < 0) return r;
+    sqlite3_bind_int64(st, 1, seq);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) return veil_err(-ENOENT, "no audit entry %lld", (long long)seq);
+    if (rc != SQLITE_ROW) return veil_cas_sql_err(s, rc, "reading audit");
+    if (sqlite3_column_bytes(st, 0) != 32) return veil_err(-EBADMSG, "corrupt audit entry");
+    memcpy(ret, sqlite3_column_blob(st, 0), 32);
     return 0;
 }
 

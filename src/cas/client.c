@@ -16,13 +16,28 @@
 
 #include "base/err.h"
 #include "crypto/ossl.h"
+#include "ratls/ratls.h"
 #include "secret.h"
 
 struct veil_cas_client {
     SSL_CTX *ctx;
     char *host;
     uint16_t port;
+    uint8_t pinned_key[32]; /* SHA-256 of the service's SubjectPublicKeyInfo */
 };
+
+/* The service is who holds the pinned key: its certificate may be renewed (an RA-TLS certificate
+ * is made at every start), its key stays. */
+static int verify_pinned_key(X509_STORE_CTX *store, void *arg) {
+    const struct veil_cas_client *c = arg;
+    X509 *cert = X509_STORE_CTX_get0_cert(store);
+    uint8_t id[32];
+    if (!cert || veil_cas_cert_key_id(cert, id) < 0 || memcmp(id, c->pinned_key, 32)) {
+        X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_UNTRUSTED);
+        return 0;
+    }
+    return 1;
+}
 
 int veil_cas_parse_address(const char *text, char **ret_host, uint16_t *ret_port) {
     const char *colon = strrchr(text, ':');
@@ -48,12 +63,16 @@ int veil_cas_client_new(const char *host, uint16_t port, const char *server_cert
         goto fail;
     }
     SSL_CTX_set_min_proto_version(c->ctx, TLS1_3_VERSION);
-    /* the pinned certificate is the only anchor; it is self-signed, so partial chains are fine */
-    if (SSL_CTX_load_verify_locations(c->ctx, server_cert, NULL) != 1) {
-        r = veil_ossl_err(-EINVAL, "loading the service certificate");
-        goto fail;
+    if (server_cert) {
+        _cleanup_(veil_bio_freep) BIO *in = BIO_new_file(server_cert, "r");
+        _cleanup_(veil_x509_freep) X509 *pin = in ? PEM_read_bio_X509(in, NULL, NULL, NULL) : NULL;
+        if (!pin) {
+            r = veil_ossl_err(-EINVAL, "loading the service certificate");
+            goto fail;
+        }
+        if ((r = veil_cas_cert_key_id(pin, c->pinned_key)) < 0) goto fail;
+        SSL_CTX_set_cert_verify_callback(c->ctx, verify_pinned_key, c);
     }
-    X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(c->ctx), X509_V_FLAG_PARTIAL_CHAIN);
     SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
     if (key && cert) {
         if (SSL_CTX_use_certificate(c->ctx, cert) != 1 || SSL_CTX_use_PrivateKey(c->ctx, key) != 1) {
@@ -66,6 +85,10 @@ int veil_cas_client_new(const char *host, uint16_t port, const char *server_cert
 fail:
     veil_cas_client_free(c);
     return r;
+}
+
+int veil_cas_client_expect_ratls(struct veil_cas_client *c, const struct veil_ratls_verifier *v) {
+    return veil_ratls_ssl_ctx_require_peer(c->ctx, false, v);
 }
 
 void veil_cas_client_free(struct veil_cas_client *c) {
@@ -153,6 +176,10 @@ int veil_cas_client_request(struct veil_cas_client *c, const char *method, const
     event_base_dispatch(base);
     if (!res.done) r = veil_err(-EIO, "the request did not complete");
     else r = res.err;
+    const char *why = r < 0 ? veil_ratls_peer_reason(ssl) : NULL;
+    if (why) r = veil_err(-EACCES, "the service's RA-TLS certificate was refused: %s", why);
+    else if (r < 0 && ssl && SSL_get_verify_result(ssl) == X509_V_ERR_CERT_UNTRUSTED)
+        r = veil_err(-EACCES, "the service's key is not the pinned one (wrong --cas-cert, or not the service you meant)");
 out:
     if (conn) evhttp_connection_free(conn);
     if (base) event_base_free(base);

@@ -12,14 +12,20 @@
 struct veil_cas_client;
 
 /*
- * server_cert: the service's certificate (PEM file) pinned as the only trust anchor
- * (RA-TLS verification of the service is the workload side's job, see docs/cas.md).
+ * server_cert: the service's certificate (PEM file), whose KEY is pinned (the service keeps
+ * its key across restarts and renews its certificate); NULL when the service is verified
+ * by RA-TLS instead (veil_cas_client_expect_ratls).
  * key/cert: the client's identity (an owner certificate or a workload's RA-TLS
  * certificate); NULL for none. The client takes references, the caller keeps its own.
  */
 int veil_cas_client_new(const char *host, uint16_t port, const char *server_cert, EVP_PKEY *key, X509 *cert,
                         struct veil_cas_client **ret) _warn_unused_;
 void veil_cas_client_free(struct veil_cas_client *c);
+
+/* Verify the service by its RA-TLS certificate: evidence, key binding and v's policy
+ * (e.g. the expected service measurement). Replaces the key pin for this client. */
+struct veil_ratls_verifier;
+int veil_cas_client_expect_ratls(struct veil_cas_client *c, const struct veil_ratls_verifier *v) _warn_unused_;
 VEIL_DEFINE_CLEANUP(struct veil_cas_client *, veil_cas_client_free, veil_cas_client_freep)
 
 /* One request on a fresh connection (a full TLS handshake). The body is NUL-terminated

@@ -52,12 +52,12 @@ static void apply(struct veil_cas_worker *w, struct evhttp_request *req, const s
     int64_t version;
     uint8_t hash[32];
     veil_err_clear();
-    /* the key id is the owner identity recorded; owners may also be listed by certificate fingerprint */
-    r = veil_cas_store_policy_apply(w->store, a.policy, a.policy_size, peer->key_id, a.has_replaces ? a.replaces : NULL,
+    /* owners may be listed by key id or by certificate fingerprint */
+    uint8_t ids[2][32];
+    memcpy(ids[0], peer->key_id, 32);
+    memcpy(ids[1], peer->fingerprint, 32);
+    r = veil_cas_store_policy_apply(w->store, a.policy, a.policy_size, (const uint8_t(*)[32])ids, 2, a.has_replaces ? a.replaces : NULL,
                                     &version, hash);
-    if (r == -EPERM)
-        r = veil_cas_store_policy_apply(w->store, a.policy, a.policy_size, peer->fingerprint,
-                                        a.has_replaces ? a.replaces : NULL, &version, hash);
     veil_cas_apply_request_done(&a);
     if (r < 0) {
         reply_err(req, r, r == -EBADMSG ? "invalid policy" : "policy refused");
@@ -189,7 +189,22 @@ static void audit(struct veil_cas_worker *w, struct evhttp_request *req, const s
     evhttp_clear_headers(&q);
 }
 
-static void audit_verify(struct veil_cas_worker *w, struct evhttp_request *req) {
+static json_t *entry_ref(struct veil_cas_worker *w, int64_t seq) {
+    uint8_t h[32];
+    if (seq <= 0 || veil_cas_store_audit_hash(w->store, seq, h) < 0) return json_null();
+    char hex[65], text[96];
+    veil_hex_encode(h, 32, hex);
+    snprintf(text, sizeof(text), "%lld:%s", (long long)seq, hex);
+    return json_string(text);
+}
+
+static void audit_verify(struct veil_cas_worker *w, struct evhttp_request *req, const char *query) {
+    long long at = 0;
+    char tail;
+    if (query && (sscanf(query, "at=%lld%c", &at, &tail) != 1 || at <= 0)) {
+        veil_cas_reply_error(req, 400, "the only query is at=SEQ", NULL);
+        return;
+    }
     int64_t count = 0, bad = 0;
     veil_err_clear();
     int r = veil_cas_store_audit_verify(w->store, &count, &bad);
@@ -199,8 +214,11 @@ static void audit_verify(struct veil_cas_worker *w, struct evhttp_request *req) 
     else if (r < 0) {
         reply_err(req, r, "cannot verify audit");
         return;
-    } else
-        j = json_pack("{s:b,s:I}", "ok", 1, "entries", (json_int_t)count);
+    } else {
+        /* the head to record, and the entry an owner recorded earlier (null when the log no longer reaches it) */
+        j = json_pack("{s:b,s:I,s:o}", "ok", 1, "entries", (json_int_t)count, "head", entry_ref(w, count));
+        if (j && at) json_object_set_new(j, "at", at <= count ? entry_ref(w, at) : json_null());
+    }
     reply_obj(req, j);
 }
 
@@ -230,7 +248,7 @@ void veil_cas_handle_owner(struct veil_cas_worker *w, struct evhttp_request *req
         return;
     }
     if (!strcmp(path, "/v1/audit/verify") && get) {
-        audit_verify(w, req);
+        audit_verify(w, req, query);
         return;
     }
     static const char prefix[] = "/v1/policies/";

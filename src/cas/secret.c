@@ -198,12 +198,17 @@ int veil_cas_secret_generate(const struct veil_cas_secret *def, const struct vei
     return 0;
 }
 
+/*
+ * The certificate or the key of stored "certificate PEM || key PEM" material, by splitting the
+ * text at the key's PEM header. The material is our own, authenticated by AES-GCM when it was
+ * loaded, so no parsing is needed (and OpenSSL 3's decoders are costly per call).
+ */
 static int render_cert_part(const struct veil_secbuf *m, bool want_key, struct veil_secbuf *out) {
-    _cleanup_(veil_x509_freep) X509 *cert = NULL;
-    _cleanup_(veil_evp_pkey_freep) EVP_PKEY *key = NULL;
-    int r = load_cert_and_key(m, &cert, want_key ? &key : NULL);
-    if (r < 0) return r;
-    return want_key ? pem_key(key, out) : pem_cert(cert, out);
+    static const char marker[] = "-----BEGIN PRIVATE KEY-----";
+    const uint8_t *key = memmem(m->data, m->size, marker, sizeof(marker) - 1);
+    if (!key) return veil_err(-EBADMSG, "stored certificate material has no key");
+    size_t cert_size = (size_t)(key - m->data);
+    return want_key ? veil_cas_secbuf_append(out, key, m->size - cert_size) : veil_cas_secbuf_append(out, m->data, cert_size);
 }
 
 int veil_cas_secret_render(const struct veil_cas_secret *def, const struct veil_secbuf *m,
@@ -249,9 +254,14 @@ int veil_cas_secret_render(const struct veil_cas_secret *def, const struct veil_
 }
 
 int veil_cas_cert_key_id(X509 *cert, uint8_t ret[32]) {
-    EVP_PKEY *key = X509_get0_pubkey(cert);
-    if (!key) return veil_ossl_err(-EBADMSG, "certificate public key");
-    return veil_key_id(key, ret);
+    /* the SubjectPublicKeyInfo as it is in the certificate: the same bytes veil_key_id() hashes,
+     * without a round trip through OpenSSL's encoders */
+    unsigned char *der = NULL;
+    int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+    if (n <= 0) return veil_ossl_err(-EBADMSG, "certificate public key");
+    int r = veil_sha256(der, (size_t)n, ret);
+    OPENSSL_free(der);
+    return r;
 }
 
 int veil_cas_cert_fingerprint(X509 *cert, uint8_t ret[32]) {

@@ -21,7 +21,13 @@ static void usage(FILE *out, const char *prog) {
             "  --key FILE         TLS private key (default DIR/tls.key)\n"
             "  --seal-root FILE   sim sealing root of the master key (default DIR/sim-seal.key)\n"
             "  --sim-root FILE    accept sim evidence from the sim platform with this root certificate (PEM);\n"
-            "                     without it, sim evidence is refused whatever a policy says\n",
+            "                     without it, sim evidence is refused whatever a policy says\n"
+            "  --ratls-sim DIR    present an RA-TLS certificate (for the stable key) with evidence from the sim\n"
+            "                     platform in DIR, so that workloads can verify the service's measurement\n"
+            "  --recovery-cert F  keep the master key also wrapped for this owner certificate's key (EC, X25519)\n"
+            "                     in DIR/master.recovery\n"
+            "  --recover-with K   the sealing root is lost: recover the master key with that owner's private key\n"
+            "                     and seal it under the sealing root (a new one is created)\n",
             prog);
 }
 
@@ -32,6 +38,8 @@ int veil_cas_serve_main(int argc, char **argv) {
         { "threads", required_argument, NULL, 't' },   { "cert", required_argument, NULL, 'c' },
         { "key", required_argument, NULL, 'k' },       { "seal-root", required_argument, NULL, 'S' },
         { "sim-root", required_argument, NULL, 'r' },  { "help", no_argument, NULL, 'h' },
+        { "ratls-sim", required_argument, NULL, 'R' },  { "recovery-cert", required_argument, NULL, 'x' },
+        { "recover-with", required_argument, NULL, 'X' },
         {},
     };
     struct veil_cas_server_config cfg = { .port = 8443 };
@@ -64,6 +72,9 @@ int veil_cas_serve_main(int argc, char **argv) {
         case 'k': cfg.key_path = optarg; break;
         case 'S': cfg.seal_root = optarg; break;
         case 'r': cfg.sim_root = optarg; break;
+        case 'R': cfg.ratls_sim_dir = optarg; break;
+        case 'x': cfg.recovery_cert = optarg; break;
+        case 'X': cfg.recover_with = optarg; break;
         case 'h': usage(stdout, argv[0]); return 0;
         default: usage(stderr, argv[0]); return 2;
         }

@@ -20,10 +20,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "base/err.h"
 #include "base/fileio.h"
 #include "base/log.h"
+#include "crypto/hash.h"
 #include "crypto/key.h"
 #include "crypto/ossl.h"
 #include "secret.h"
@@ -199,6 +201,7 @@ int veil_cas_worker_policy(struct veil_cas_worker *w, const char *name, const st
         slot->policy = p;
         memcpy(slot->hash, v.hash, sizeof(slot->hash));
         slot->version = v.version;
+        slot->next_renew_check = 0;
         *ret = slot;
     }
     veil_cas_policy_version_done(&v);
@@ -272,6 +275,48 @@ static int accept_any_cert(X509_STORE_CTX *ctx, void *arg) {
     return 1;
 }
 
+/* The service's own RA-TLS certificate for its stable key: evidence from the sim platform, claiming
+ * measurement = SHA-256 of this executable (a sim service vouches for itself; under veil-run
+ * the measurement is veil-run's measurement of the wrapped service). */
+static int ratls_sim_cert(const char *sim_dir, EVP_PKEY *key, X509 **ret) {
+    _cleanup_(veil_sim_platform_freep) struct veil_sim_platform *platform = NULL;
+    int r = veil_sim_platform_open(sim_dir, true, &platform);
+    if (r < 0) return r;
+    uint8_t *exe;
+    size_t exe_size;
+    if ((r = veil_read_file("/proc/self/exe", 256u << 20, &exe, &exe_size)) < 0) return r;
+    struct veil_sim_claims claims = { 0 };
+    r = veil_sha256(exe, exe_size, claims.measurement);
+    free(exe);
+    if (r < 0) return r;
+    uint8_t report_data[VEIL_REPORT_DATA_SIZE];
+    if ((r = veil_ratls_report_data(key, NULL, 0, report_data)) < 0) return r;
+    struct veil_buf evidence = { 0 };
+    r = veil_sim_get_evidence(platform, &claims, report_data, &evidence);
+    struct veil_ratls_options opts = { .not_after = time(NULL) + 365 * 86400, .common_name = "veil-cas" };
+    if (r >= 0) r = veil_ratls_cert_new(key, evidence.data, evidence.size, &opts, ret);
+    veil_buf_done(&evidence);
+    if (r >= 0) {
+        char hex[65];
+        veil_hex_encode(claims.measurement, 32, hex);
+        veil_log_info("RA-TLS identity (sim): measurement %s", hex);
+    }
+    return r;
+}
+
+static int write_cert_pem(X509 *cert, const char *path) {
+    _cleanup_(veil_bio_freep) BIO *bio = BIO_new(BIO_s_mem());
+    if (!bio || !PEM_write_bio_X509(bio, cert)) return -ENOMEM;
+    char *pem;
+    long n = BIO_get_mem_data(bio, &pem);
+    return veil_write_file_atomic(path, pem, (size_t)n, 0644);
+}
+
+/*
+ * The key is stable (<state>/tls.key, created once); clients pin it. The certificate is
+ * self-signed, or with --ratls-sim an RA-TLS certificate made at every start with fresh
+ * evidence; either way <state>/tls.crt holds the current one.
+ */
 static int load_or_create_identity(const struct veil_cas_server_config *cfg, EVP_PKEY **ret_key, X509 **ret_cert) {
     _cleanup_free_ char *cert_path = NULL, *key_path = NULL;
     if (cfg->cert_path) {
@@ -282,24 +327,27 @@ static int load_or_create_identity(const struct veil_cas_server_config *cfg, EVP
         return -ENOMEM;
     if (!cert_path || !key_path) return -ENOMEM;
     int r;
-    if (!cfg->cert_path && access(cert_path, F_OK) < 0) {
+    if (!cfg->cert_path && access(key_path, F_OK) < 0) {
         _cleanup_(veil_evp_pkey_freep) EVP_PKEY *key = NULL;
         _cleanup_(veil_x509_freep) X509 *cert = NULL;
         if ((r = veil_cas_self_signed("veil-cas", 3650, &key, &cert)) < 0) return r;
-        if ((r = veil_key_save_private_pem(key, key_path)) < 0) return r;
-        _cleanup_(veil_bio_freep) BIO *bio = BIO_new(BIO_s_mem());
-        if (!bio || !PEM_write_bio_X509(bio, cert)) return -ENOMEM;
-        char *pem;
-        long n = BIO_get_mem_data(bio, &pem);
-        if ((r = veil_write_file_atomic(cert_path, pem, (size_t)n, 0644)) < 0) return r;
+        if ((r = veil_key_save_private_pem(key, key_path)) < 0 || (r = write_cert_pem(cert, cert_path)) < 0) return r;
     }
-    if ((r = veil_key_load_private_pem(key_path, ret_key)) < 0) return r;
-    _cleanup_(veil_bio_freep) BIO *in = BIO_new_file(cert_path, "r");
-    X509 *cert = in ? PEM_read_bio_X509(in, NULL, NULL, NULL) : NULL;
-    if (!cert) {
-        EVP_PKEY_free(*ret_key);
-        return veil_ossl_err(-EBADMSG, "reading the TLS certificate");
+    _cleanup_(veil_evp_pkey_freep) EVP_PKEY *key = NULL;
+    if ((r = veil_key_load_private_pem(key_path, &key)) < 0) return r;
+    X509 *cert = NULL;
+    if (cfg->ratls_sim_dir) {
+        if ((r = ratls_sim_cert(cfg->ratls_sim_dir, key, &cert)) < 0) return r;
+        if (!cfg->cert_path && (r = write_cert_pem(cert, cert_path)) < 0) {
+            X509_free(cert);
+            return r;
+        }
+    } else {
+        _cleanup_(veil_bio_freep) BIO *in = BIO_new_file(cert_path, "r");
+        if (!in || !(cert = PEM_read_bio_X509(in, NULL, NULL, NULL)))
+            return veil_ossl_err(-EBADMSG, "reading the TLS certificate");
     }
+    *ret_key = TAKE_PTR(key);
     *ret_cert = cert;
     return 0;
 }
@@ -368,6 +416,7 @@ static void worker_free(struct veil_cas_worker *w) {
     if (w->http) evhttp_free(w->http);
     if (w->base) event_base_free(w->base);
     veil_cas_store_close(w->store);
+    veil_secbuf_free(w->scratch);
 }
 
 static int worker_init(struct veil_cas_worker *w, const struct veil_cas_server_config *cfg, const char *db,
@@ -377,6 +426,7 @@ static int worker_init(struct veil_cas_worker *w, const struct veil_cas_server_c
     w->ssl_ctx = ctx;
     int r = veil_cas_store_open(db, master, &w->store);
     if (r < 0) return r;
+    if ((r = veil_secbuf_new(64 * 1024, &w->scratch)) < 0) return r;
     if (!(w->base = event_base_new()) || !(w->http = evhttp_new(w->base))) return -ENOMEM;
     evhttp_set_max_body_size(w->http, 512 * 1024);
     evhttp_set_max_headers_size(w->http, 16 * 1024);
@@ -411,8 +461,23 @@ int veil_cas_server_run(const struct veil_cas_server_config *cfg) {
     if (asprintf(&db, "%s/cas.db", cfg->state_dir) < 0) return -ENOMEM;
     if (!cfg->seal_root && asprintf(&seal_root, "%s/sim-seal.key", cfg->state_dir) < 0) return -ENOMEM;
     _cleanup_secbuf_ struct veil_secbuf *master = NULL;
-    if ((r = veil_cas_master_key_load(cfg->state_dir, cfg->seal_root ? cfg->seal_root : seal_root, &master)) < 0)
+    const char *root_path = cfg->seal_root ? cfg->seal_root : seal_root;
+    if (cfg->recover_with) {
+        /* the sealing root is lost (or this is a new TEE): the owner's key opens master.recovery */
+        _cleanup_(veil_evp_pkey_freep) EVP_PKEY *key = NULL;
+        if ((r = veil_key_load_private_pem(cfg->recover_with, &key)) < 0 ||
+            (r = veil_cas_recovery_unwrap(cfg->state_dir, key, &master)) < 0 ||
+            (r = veil_cas_master_key_reseal(cfg->state_dir, root_path, master)) < 0)
+            return r;
+        veil_log_info("master key recovered and sealed under %s", root_path);
+    } else if ((r = veil_cas_master_key_load(cfg->state_dir, root_path, &master)) < 0)
         return r;
+    if (cfg->recovery_cert) {
+        _cleanup_(veil_bio_freep) BIO *in = BIO_new_file(cfg->recovery_cert, "r");
+        _cleanup_(veil_x509_freep) X509 *cert = in ? PEM_read_bio_X509(in, NULL, NULL, NULL) : NULL;
+        if (!cert) return veil_ossl_err(-EINVAL, "reading the recovery certificate");
+        if ((r = veil_cas_recovery_wrap(cfg->state_dir, X509_get0_pubkey(cert), master)) < 0) return r;
+    }
     _cleanup_(ssl_ctx_freep) SSL_CTX *ctx = NULL;
     if ((r = make_ssl_ctx(cfg, &ctx)) < 0) return r;
 

@@ -18,6 +18,12 @@ struct veil_cas_server_config {
     const char *key_path;
     const char *sim_root;       /* PEM root of a sim platform whose evidence workloads may present;
                                    NULL: sim evidence is not accepted at all */
+    const char *ratls_sim_dir;  /* present an RA-TLS certificate with evidence from this sim platform
+                                   (the service's own identity, for workloads to verify) */
+    const char *recovery_cert;  /* an owner's certificate (EC or X25519 key): keep the master key
+                                   wrapped for it in <state_dir>/master.recovery */
+    const char *recover_with;   /* that owner's private key: recover the master key from
+                                   master.recovery and seal it under the (new) sealing root */
 };
 
 /* Run until SIGINT or SIGTERM. Returns 0 after a clean shutdown. */

@@ -27,6 +27,22 @@ int veil_cas_blob_seal(struct veil_cas_store *s, const void *aad, size_t aad_siz
 int veil_cas_blob_open(struct veil_cas_store *s, const void *aad, size_t aad_size, const uint8_t *blob,
                        size_t blob_size, struct veil_secbuf **ret) _warn_unused_;
 
+/*
+ * Run fn inside a write transaction shared with other threads' concurrent writes (group
+ * commit, commit.c) and return its result once that transaction has committed. fn gets the
+ * connection of whichever thread runs the batch, runs inside its own SAVEPOINT, and must not
+ * begin or commit itself.
+ */
+typedef int (*veil_cas_write_fn)(struct veil_cas_store *s, void *arg);
+int veil_cas_store_write(struct veil_cas_store *s, veil_cas_write_fn fn, void *arg) _warn_unused_;
+
+/* Stored secret material (and its definition hash), and its replacement (inside a transaction). */
+struct veil_cas_secret;
+int veil_cas_secret_load(struct veil_cas_store *s, const char *policy, const char *name, uint8_t *ret_definition,
+                         struct veil_secbuf **ret) _warn_unused_;
+int veil_cas_secret_save(struct veil_cas_store *s, const char *policy, const struct veil_cas_secret *def,
+                         const struct veil_secbuf *material) _warn_unused_;
+
 /* Append an audit entry inside the caller's transaction. */
 int veil_cas_audit_append(struct veil_cas_store *s, const char *kind, const char *policy, const char *subject,
                           const char *detail) _warn_unused_;

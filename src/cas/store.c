@@ -2,6 +2,7 @@
 /* SQLite state of veil-cas: schema, encrypted blobs, policy versions, secrets and volume versions. */
 #include "store.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <string.h>
@@ -83,6 +84,10 @@ void veil_cas_store_rollback(struct veil_cas_store *s) {
 
 int veil_cas_store_open(const char *db_path, const struct veil_secbuf *master, struct veil_cas_store **ret) {
     if (master->size != VEIL_CAS_MASTER_KEY_SIZE) return -EINVAL;
+    /* create the file owner-only: SQLite gives the -wal and -shm files the database's permissions */
+    int fd = open(db_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return veil_err(-errno, "cannot open %s", db_path);
+    close(fd);
     struct veil_cas_store *s = calloc(1, sizeof(*s));
     if (!s) return -ENOMEM;
     int r;
@@ -280,7 +285,7 @@ int veil_cas_store_policy_history(struct veil_cas_store *s, const char *name, st
 
 /* ---------- secrets ---------- */
 
-static int secret_load(struct veil_cas_store *s, const char *policy, const char *name, uint8_t *ret_definition,
+int veil_cas_secret_load(struct veil_cas_store *s, const char *policy, const char *name, uint8_t *ret_definition,
                        struct veil_secbuf **ret) {
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     int r = veil_cas_sql_prepare(s, "SELECT definition, body FROM secrets WHERE policy=?1 AND name=?2", &st);
@@ -303,10 +308,10 @@ static int secret_load(struct veil_cas_store *s, const char *policy, const char 
 }
 
 int veil_cas_store_secret_get(struct veil_cas_store *s, const char *policy, const char *name, struct veil_secbuf **ret) {
-    return secret_load(s, policy, name, NULL, ret);
+    return veil_cas_secret_load(s, policy, name, NULL, ret);
 }
 
-static int secret_save(struct veil_cas_store *s, const char *policy, const struct veil_cas_secret *def,
+int veil_cas_secret_save(struct veil_cas_store *s, const char *policy, const struct veil_cas_secret *def,
                        const struct veil_secbuf *material) {
     struct veil_buf aad = { 0 };
     int r = row_aad("secret", policy, def->name, &aad);
@@ -337,14 +342,14 @@ static int secrets_sync(struct veil_cas_store *s, const struct veil_cas_policy *
             if ((def->kind == VEIL_CAS_SECRET_X509) != (pass == 1)) continue;
             uint8_t stored_def[VEIL_SHA256_SIZE];
             _cleanup_secbuf_ struct veil_secbuf *old = NULL;
-            r = secret_load(s, p->name, def->name, stored_def, &old);
+            r = veil_cas_secret_load(s, p->name, def->name, stored_def, &old);
             if (r >= 0 && !memcmp(stored_def, def->definition_hash, VEIL_SHA256_SIZE)) continue;
             if (r < 0 && r != -ENOENT) return r;
             _cleanup_secbuf_ struct veil_secbuf *issuer = NULL, *material = NULL;
-            if (def->kind == VEIL_CAS_SECRET_X509 && (r = secret_load(s, p->name, def->issuer, NULL, &issuer)) < 0)
+            if (def->kind == VEIL_CAS_SECRET_X509 && (r = veil_cas_secret_load(s, p->name, def->issuer, NULL, &issuer)) < 0)
                 return r;
             if ((r = veil_cas_secret_generate(def, issuer, &material)) < 0) return r;
-            if ((r = secret_save(s, p->name, def, material)) < 0) return r;
+            if ((r = veil_cas_secret_save(s, p->name, def, material)) < 0) return r;
             if ((r = veil_buf_printf(names_json, "%s\"%s\"", names_json->size > 1 ? "," : "", def->name)) < 0) return r;
         }
     }
@@ -380,9 +385,17 @@ static void hex32(const uint8_t *d, char out[65]) {
     veil_hex_encode(d, 32, out);
 }
 
+/* The first of the client's identities that the policy lists as an owner, or NULL. */
+static const uint8_t *owner_among(const struct veil_cas_policy *p, const uint8_t (*ids)[VEIL_SHA256_SIZE], size_t count) {
+    for (size_t i = 0; i < count; i++)
+        if (veil_cas_policy_is_owner(p, ids[i])) return ids[i];
+    return NULL;
+}
+
 static int apply_locked(struct veil_cas_store *s, const struct veil_cas_policy *p, const char *yaml, size_t yaml_size,
-                        const uint8_t client[VEIL_SHA256_SIZE], const uint8_t *replaces, const uint8_t hash[32],
-                        int64_t *ret_version) {
+                        const uint8_t (*ids)[VEIL_SHA256_SIZE], size_t id_count, const uint8_t *replaces,
+                        const uint8_t hash[32], int64_t *ret_version) {
+    const uint8_t *client = NULL;
     struct veil_cas_policy_version cur = { 0 };
     int r = veil_cas_store_policy_current(s, p->name, &cur);
     if (r < 0 && r != -ENOENT) return r;
@@ -390,7 +403,7 @@ static int apply_locked(struct veil_cas_store *s, const struct veil_cas_policy *
     if (r >= 0) {
         _cleanup_(veil_cas_policy_freep) struct veil_cas_policy *old = NULL;
         r = veil_cas_policy_parse(cur.yaml, cur.yaml_size, &old);
-        if (r >= 0 && !veil_cas_policy_is_owner(old, client))
+        if (r >= 0 && !(client = owner_among(old, ids, id_count)))
             r = veil_err(-EPERM, "client is not an owner of policy '%s'", p->name);
         else if (r >= 0 && (!replaces || memcmp(replaces, cur.hash, VEIL_SHA256_SIZE))) {
             char h[65];
@@ -402,7 +415,7 @@ static int apply_locked(struct veil_cas_store *s, const struct veil_cas_policy *
         if (r < 0) return r;
     } else {
         if (replaces) return veil_err(-ESTALE, "policy '%s' does not exist, so there is nothing to replace", p->name);
-        if (!veil_cas_policy_is_owner(p, client))
+        if (!(client = owner_among(p, ids, id_count)))
             return veil_err(-EPERM, "the client creating policy '%s' must be one of its owners", p->name);
     }
     struct veil_buf generated = { .limit = 64 * 1024 };
@@ -462,8 +475,9 @@ static int apply_locked(struct veil_cas_store *s, const struct veil_cas_policy *
 }
 
 int veil_cas_store_policy_apply(struct veil_cas_store *s, const char *yaml, size_t yaml_size,
-                                const uint8_t client[VEIL_SHA256_SIZE], const uint8_t *replaces, int64_t *ret_version,
-                                uint8_t ret_hash[VEIL_SHA256_SIZE]) {
+                                const uint8_t (*client_ids)[VEIL_SHA256_SIZE], size_t client_id_count,
+                                const uint8_t *replaces, int64_t *ret_version, uint8_t ret_hash[VEIL_SHA256_SIZE]) {
+    if (client_id_count == 0) return -EINVAL;
     _cleanup_(veil_cas_policy_freep) struct veil_cas_policy *p = NULL;
     int r = veil_cas_policy_parse(yaml, yaml_size, &p);
     if (r < 0) return r;
@@ -471,7 +485,7 @@ int veil_cas_store_policy_apply(struct veil_cas_store *s, const char *yaml, size
     if ((r = veil_sha256(yaml, yaml_size, hash)) < 0) return r;
     if ((r = veil_cas_store_begin(s)) < 0) return r;
     int64_t version = 0;
-    r = apply_locked(s, p, yaml, yaml_size, client, replaces, hash, &version);
+    r = apply_locked(s, p, yaml, yaml_size, client_ids, client_id_count, replaces, hash, &version);
     if (r >= 0) r = veil_cas_store_commit(s);
     if (r < 0) {
         veil_cas_store_rollback(s);
@@ -479,7 +493,7 @@ int veil_cas_store_policy_apply(struct veil_cas_store *s, const char *yaml, size
             /* refusals are decisions: they go to the audit log (keep the reason across the append) */
             char reason[512], c[65], detail[700];
             snprintf(reason, sizeof(reason), "%s", veil_err_msg());
-            hex32(client, c);
+            hex32(client_ids[0], c);
             struct veil_buf esc = { .limit = 2048 };
             if (veil_cas_json_escape(&esc, reason) < 0) veil_buf_done(&esc);
             snprintf(detail, sizeof(detail), "{\"reason\":%s}", esc.data ? (const char *)esc.data : "\"\"");
@@ -523,42 +537,55 @@ static int volume_set(struct veil_cas_store *s, const char *policy, const char *
     return 0;
 }
 
+struct advance_args {
+    const char *policy;
+    const struct veil_cas_volume_report *reports;
+    size_t count;
+    const char *audit_kind, *subject, *audit_detail;
+};
+
+static int advance(struct veil_cas_store *s, void *arg) {
+    const struct advance_args *a = arg;
+    int r = 0;
+    for (size_t i = 0; i < a->count && r >= 0; i++) {
+        int64_t stored;
+        if ((r = veil_cas_store_volume_get(s, a->policy, a->reports[i].name, &stored)) < 0) break;
+        if (a->reports[i].version < stored)
+            return veil_err(-ESTALE, "volume '%s' is at version %lld but %lld is expected: rolled back? (the owner can accept it)",
+                            a->reports[i].name, (long long)a->reports[i].version, (long long)stored);
+        if (a->reports[i].version > stored) r = volume_set(s, a->policy, a->reports[i].name, a->reports[i].version);
+    }
+    if (r >= 0 && a->audit_kind) r = veil_cas_audit_append(s, a->audit_kind, a->policy, a->subject, a->audit_detail);
+    return r;
+}
+
 int veil_cas_store_volumes_advance(struct veil_cas_store *s, const char *policy,
                                    const struct veil_cas_volume_report *reports, size_t count, const char *audit_kind,
                                    const char *subject, const char *audit_detail) {
-    int r = veil_cas_store_begin(s);
+    struct advance_args a = { policy, reports, count, audit_kind, subject, audit_detail };
+    return veil_cas_store_write(s, advance, &a);
+}
+
+struct accept_args {
+    const char *policy, *volume, *subject;
+    int64_t version;
+};
+
+static int accept_version(struct veil_cas_store *s, void *arg) {
+    const struct accept_args *a = arg;
+    int64_t old = 0;
+    int r = veil_cas_store_volume_get(s, a->policy, a->volume, &old);
+    if (r >= 0) r = volume_set(s, a->policy, a->volume, a->version);
     if (r < 0) return r;
-    for (size_t i = 0; i < count && r >= 0; i++) {
-        int64_t stored;
-        if ((r = veil_cas_store_volume_get(s, policy, reports[i].name, &stored)) < 0) break;
-        if (reports[i].version < stored) {
-            r = veil_err(-ESTALE, "volume '%s' is at version %lld but %lld is expected: rolled back? (the owner can accept it)",
-                         reports[i].name, (long long)reports[i].version, (long long)stored);
-            break;
-        }
-        if (reports[i].version > stored) r = volume_set(s, policy, reports[i].name, reports[i].version);
-    }
-    if (r >= 0 && audit_kind) r = veil_cas_audit_append(s, audit_kind, policy, subject, audit_detail);
-    if (r >= 0) r = veil_cas_store_commit(s);
-    if (r < 0) veil_cas_store_rollback(s);
-    return r;
+    char detail[256];
+    snprintf(detail, sizeof(detail), "{\"volume\":\"%s\",\"from\":%lld,\"to\":%lld}", a->volume, (long long)old,
+             (long long)a->version);
+    return veil_cas_audit_append(s, "volume.accepted", a->policy, a->subject, detail);
 }
 
 int veil_cas_store_volume_accept(struct veil_cas_store *s, const char *policy, const char *volume, int64_t version,
                                  const char *subject) {
     if (version < 0) return -EINVAL;
-    int r = veil_cas_store_begin(s);
-    if (r < 0) return r;
-    int64_t old = 0;
-    r = veil_cas_store_volume_get(s, policy, volume, &old);
-    if (r >= 0) r = volume_set(s, policy, volume, version);
-    if (r >= 0) {
-        char detail[256];
-        snprintf(detail, sizeof(detail), "{\"volume\":\"%s\",\"from\":%lld,\"to\":%lld}", volume, (long long)old,
-                 (long long)version);
-        r = veil_cas_audit_append(s, "volume.accepted", policy, subject, detail);
-    }
-    if (r >= 0) r = veil_cas_store_commit(s);
-    if (r < 0) veil_cas_store_rollback(s);
-    return r;
+    struct accept_args a = { policy, volume, subject, version };
+    return veil_cas_store_write(s, accept_version, &a);
 }

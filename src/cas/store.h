@@ -5,10 +5,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "base/macro.h"
 #include "base/secbuf.h"
 #include "crypto/hash.h"
+
+#include <openssl/evp.h>
 
 #define VEIL_CAS_MASTER_KEY_SIZE 32
 #define VEIL_CAS_DETAIL_MAX 4096
@@ -22,6 +25,33 @@
  */
 int veil_cas_master_key_load(const char *state_dir, const char *seal_root_path,
                              struct veil_secbuf **ret) _warn_unused_;
+
+/* Seal master under the root at seal_root_path (created when missing), replacing master.sealed:
+ * after a recovery, or to move to a new root. */
+int veil_cas_master_key_reseal(const char *state_dir, const char *seal_root_path,
+                               const struct veil_secbuf *master) _warn_unused_;
+
+/*
+ * Recovery: the master key wrapped for an owner's public key (EC P-256/P-384 or X25519), in
+ * <state_dir>/master.recovery, so that losing the sealing root (or moving the service to
+ * another TEE) loses no secret and restarts no workload. Layout in docs/cas.md.
+ */
+int veil_cas_recovery_wrap(const char *state_dir, EVP_PKEY *recipient, const struct veil_secbuf *master) _warn_unused_;
+/* -EACCES when the key is not the recipient's or the file was altered. */
+int veil_cas_recovery_unwrap(const char *state_dir, EVP_PKEY *private_key, struct veil_secbuf **ret) _warn_unused_;
+
+/* The framing of master.recovery (untrusted bytes; borrows from data). */
+struct veil_cas_recovery_blob {
+    const uint8_t *header;       /* everything before the IV: the AAD */
+    size_t header_size;
+    const uint8_t *ephemeral_spki;
+    size_t ephemeral_spki_size;
+    const uint8_t *recipient_id; /* 32: SHA-256 of the recipient's SubjectPublicKeyInfo */
+    const uint8_t *iv;           /* 12 */
+    const uint8_t *ciphertext;   /* 32 */
+    const uint8_t *tag;          /* 16 */
+};
+int veil_cas_recovery_parse(const uint8_t *data, size_t size, struct veil_cas_recovery_blob *ret) _warn_unused_;
 
 /*
  * One store per thread: its own SQLite connection (WAL, synchronous=FULL) and
@@ -60,20 +90,31 @@ int veil_cas_store_policy_history(struct veil_cas_store *s, const char *name, st
                                   size_t *ret_count) _warn_unused_;
 
 /*
- * Apply a policy (parsed and checked by the caller) in one transaction:
- *  - a new name: `client` must be one of the new policy's owners, `replaces` NULL;
- *  - an update: `client` must be an owner of the current version (-EPERM) and
+ * Parse, check and apply a policy in one transaction. The client has one or more identities
+ * (its key id, its certificate fingerprint); the first that is listed is recorded:
+ *  - a new name: the client must be one of the new policy's owners, `replaces` NULL;
+ *  - an update: the client must be an owner of the current version (-EPERM) and
  *    `replaces` its hash (-ESTALE otherwise).
  * Secrets whose definition is unchanged are kept; new or changed ones are generated.
  * Refusals are audited too. On success *ret_version is the new version number.
  */
 int veil_cas_store_policy_apply(struct veil_cas_store *s, const char *yaml, size_t yaml_size,
-                                const uint8_t client[VEIL_SHA256_SIZE], const uint8_t *replaces,
-                                int64_t *ret_version, uint8_t ret_hash[VEIL_SHA256_SIZE]) _warn_unused_;
+                                const uint8_t (*client_ids)[VEIL_SHA256_SIZE], size_t client_id_count,
+                                const uint8_t *replaces, int64_t *ret_version,
+                                uint8_t ret_hash[VEIL_SHA256_SIZE]) _warn_unused_;
 
 /* The stored material of a secret (see secret.h for its layout per kind). -ENOENT when absent. */
 int veil_cas_store_secret_get(struct veil_cas_store *s, const char *policy, const char *name,
                               struct veil_secbuf **ret) _warn_unused_;
+
+/*
+ * Renew the policy's certificates that are past two thirds of their validity at `now`
+ * (CAs first; a renewed CA renews every leaf it issued), with an audit entry naming them.
+ * Workloads get the new certificates at their next attestation.
+ */
+struct veil_cas_policy;
+int veil_cas_store_renew_certificates(struct veil_cas_store *s, const struct veil_cas_policy *policy, time_t now,
+                                      const char *subject, size_t *ret_renewed) _warn_unused_;
 
 /* Volume versions: -ENOENT for an unknown volume. */
 int veil_cas_store_volume_get(struct veil_cas_store *s, const char *policy, const char *volume,
@@ -107,6 +148,11 @@ int veil_cas_store_audit(struct veil_cas_store *s, const char *kind, const char 
  * *ret_bad_seq and veil_err when an entry was changed, inserted or removed.
  */
 int veil_cas_store_audit_verify(struct veil_cas_store *s, int64_t *ret_count, int64_t *ret_bad_seq) _warn_unused_;
+
+/* The stored hash of entry seq (-ENOENT when there is none). Meaningful after a verify: owners
+ * record "SEQ:HASH" of the head and later check that the log still holds it (truncation and
+ * rollback of the whole database cannot be seen from inside it). */
+int veil_cas_store_audit_hash(struct veil_cas_store *s, int64_t seq, uint8_t ret[VEIL_SHA256_SIZE]) _warn_unused_;
 
 /* Audit entries as a JSON array text (malloc'd), for one policy (or all when NULL), after seq `since`. */
 int veil_cas_store_audit_list(struct veil_cas_store *s, const char *policy, int64_t since, size_t limit,

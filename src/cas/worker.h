@@ -5,6 +5,7 @@
 #include <event2/http.h>
 #include <openssl/x509.h>
 #include <pthread.h>
+#include <time.h>
 
 #include "base/secbuf.h"
 #include "policy.h"
@@ -19,6 +20,7 @@ struct veil_cas_cached_policy {
     uint8_t hash[VEIL_SHA256_SIZE];
     int64_t version;
     struct veil_cas_policy *policy;
+    time_t next_renew_check; /* certificates due for renewal are looked for at most once a minute */
 };
 
 struct veil_cas_worker {
@@ -32,6 +34,7 @@ struct veil_cas_worker {
     struct veil_cas_cached_policy cache[VEIL_CAS_POLICY_CACHE];
     unsigned cache_next;
     struct ssl_ctx_st *ssl_ctx;
+    struct veil_secbuf *scratch; /* rendering space for one secret value at a time, wiped after use */
 };
 
 /* Who is on the other end of the connection. */

@@ -34,7 +34,8 @@ static void usage(FILE *out) {
             "  volume show NAME\n"
             "  volume accept NAME VOLUME VERSION   accept a volume version explicitly (e.g. a restored backup)\n"
             "  audit NAME [--since SEQ]            the audit entries of a policy\n"
-            "  audit --verify                      verify the whole audit chain\n\n"
+            "  audit --verify [--expect SEQ:HASH]  verify the whole audit chain (and that it still holds an entry\n"
+            "                                      recorded earlier: detects truncation and rollback)\n\n"
             "client options (or environment): --cas HOST:PORT ($VEIL_CAS), --cas-cert FILE ($VEIL_CAS_CERT),\n"
             "  --cert FILE ($VEIL_CAS_OWNER_CERT), --key FILE ($VEIL_CAS_OWNER_KEY)\n");
 }
@@ -150,13 +151,14 @@ static int cmd_fingerprint(int argc, char **argv) {
 
 /* Client options common to the remote commands; returns the index of the first positional argument. */
 static int parse_client(int argc, char **argv, struct client_opts *o, const char **file, const char **replaces,
-                        long long *number, bool *flag, const char *flag_name) {
+                        long long *number, bool *flag, const char *flag_name, const char **expect) {
     static struct option options[] = {
         { "cas", required_argument, NULL, 'a' },      { "cas-cert", required_argument, NULL, 'C' },
         { "cert", required_argument, NULL, 'c' },     { "key", required_argument, NULL, 'k' },
         { "file", required_argument, NULL, 'f' },     { "replaces", required_argument, NULL, 'R' },
         { "version", required_argument, NULL, 'V' },  { "since", required_argument, NULL, 'V' },
-        { "flag", no_argument, NULL, 'F' },           {},
+        { "flag", no_argument, NULL, 'F' },           { "expect", required_argument, NULL, 'E' },
+        {},
     };
     options[8].name = flag_name ? flag_name : "flag";
     int c;
@@ -173,6 +175,7 @@ static int parse_client(int argc, char **argv, struct client_opts *o, const char
             if (!number || sscanf(optarg, "%lld", number) != 1 || *number < 0) return -1;
             break;
         case 'F': if (flag) *flag = true; else return -1; break;
+        case 'E': if (expect) *expect = optarg; else return -1; break;
         default: return -1;
         }
     }
@@ -182,7 +185,7 @@ static int parse_client(int argc, char **argv, struct client_opts *o, const char
 static int policy_apply(int argc, char **argv) {
     struct client_opts o = { 0 };
     const char *file = NULL, *replaces = NULL;
-    int i = parse_client(argc, argv, &o, &file, &replaces, NULL, NULL, NULL);
+    int i = parse_client(argc, argv, &o, &file, &replaces, NULL, NULL, NULL, NULL);
     if (i < 0 || i != argc || !file) {
         usage(stderr);
         return 2;
@@ -226,7 +229,7 @@ static int policy_show(int argc, char **argv) {
     struct client_opts o = { 0 };
     long long version = 0;
     bool as_json = false;
-    int i = parse_client(argc, argv, &o, NULL, NULL, &version, &as_json, "json");
+    int i = parse_client(argc, argv, &o, NULL, NULL, &version, &as_json, "json", NULL);
     if (i < 0 || i + 1 != argc) {
         usage(stderr);
         return 2;
@@ -249,7 +252,7 @@ static int policy_show(int argc, char **argv) {
 
 static int policy_history(int argc, char **argv) {
     struct client_opts o = { 0 };
-    int i = parse_client(argc, argv, &o, NULL, NULL, NULL, NULL, NULL);
+    int i = parse_client(argc, argv, &o, NULL, NULL, NULL, NULL, NULL, NULL);
     if (i < 0 || i + 1 != argc) {
         usage(stderr);
         return 2;
@@ -286,7 +289,7 @@ static int memfd_with(const char *name, const char *text) {
 
 static int policy_diff(int argc, char **argv) {
     struct client_opts o = { 0 };
-    int i = parse_client(argc, argv, &o, NULL, NULL, NULL, NULL, NULL);
+    int i = parse_client(argc, argv, &o, NULL, NULL, NULL, NULL, NULL, NULL);
     if (i < 0 || i + 1 > argc || argc - i > 3) {
         usage(stderr);
         return 2;
@@ -351,7 +354,7 @@ static int cmd_volume(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    int i = parse_client(argc - 1, argv + 1, &o, NULL, NULL, NULL, NULL, NULL);
+    int i = parse_client(argc - 1, argv + 1, &o, NULL, NULL, NULL, NULL, NULL, NULL);
     int n = argc - 1 - i;
     char **pos = argv + 1 + i;
     if (i < 0 || n != (accept ? 3 : 1)) {
@@ -385,24 +388,44 @@ static int cmd_audit(int argc, char **argv) {
     struct client_opts o = { 0 };
     long long since = 0;
     bool verify = false;
-    int i = parse_client(argc, argv, &o, NULL, NULL, &since, &verify, "verify");
-    if (i < 0 || (verify ? i != argc : i + 1 != argc)) {
+    const char *expect = NULL;
+    int i = parse_client(argc, argv, &o, NULL, NULL, &since, &verify, "verify", &expect);
+    if (i < 0 || (verify ? i != argc : i + 1 != argc) || (expect && !verify)) {
         usage(stderr);
         return 2;
     }
     json_t *j;
     int r;
+    char path[200];
     if (verify) {
-        if ((r = call(&o, "GET", "/v1/audit/verify", NULL, &j)) < 0) return fail(r, "audit --verify");
+        long long at = 0;
+        if (expect && (sscanf(expect, "%lld:", &at) != 1 || at <= 0)) {
+            veil_log_error("--expect takes SEQ:HASH as printed by an earlier audit --verify");
+            return 2;
+        }
+        snprintf(path, sizeof(path), at ? "/v1/audit/verify?at=%lld" : "/v1/audit/verify", at);
+        if ((r = call(&o, "GET", path, NULL, &j)) < 0) return fail(r, "audit --verify");
         bool ok = json_is_true(json_object_get(j, "ok"));
-        if (ok) printf("audit chain intact: %lld entries\n", (long long)json_integer_value(json_object_get(j, "entries")));
-        else
+        if (!ok) {
             printf("audit chain BROKEN at entry %lld: %s\n", (long long)json_integer_value(json_object_get(j, "bad_seq")),
                    json_string_value(json_object_get(j, "reason")));
+            json_decref(j);
+            return 1;
+        }
+        printf("audit chain intact: %lld entries, head %s\n", (long long)json_integer_value(json_object_get(j, "entries")),
+               json_string_value(json_object_get(j, "head")) ? json_string_value(json_object_get(j, "head")) : "-");
+        if (expect) {
+            const char *found = json_string_value(json_object_get(j, "at"));
+            if (!found || strcmp(found, expect)) {
+                printf("audit log does NOT hold the recorded entry %s (now %s): truncated or rolled back\n", expect,
+                       found ? found : "missing");
+                ok = false;
+            } else
+                printf("recorded entry %s still in the chain\n", expect);
+        }
         json_decref(j);
         return ok ? 0 : 1;
     }
-    char path[200];
     snprintf(path, sizeof(path), "/v1/audit?policy=%s&since=%lld", argv[i], since);
     if ((r = call(&o, "GET", path, NULL, &j)) < 0) return fail(r, "audit");
     size_t k;

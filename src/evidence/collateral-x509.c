@@ -110,9 +110,12 @@ int veil_cert_check_time(X509 *cert, time_t now, const char *what) {
     asn1_time_text(nb, b);
     asn1_time_text(na, a);
     veil_time_format(now, n);
-    if (X509_cmp_time(nb, &now) > 0)
+    int before = nb ? X509_cmp_time(nb, &now) : 0, after = na ? X509_cmp_time(na, &now) : 0;
+    if (before == 0 || after == 0) /* X509_cmp_time's 0 means it could not compare */
+        return veil_err(-EBADMSG, "%s certificate: validity times are malformed", what);
+    if (before > 0)
         return veil_err(-EACCES, "%s certificate not yet valid: notBefore %s is after the verification time %s", what, b, n);
-    if (X509_cmp_time(na, &now) < 0)
+    if (after < 0)
         return veil_err(-EACCES, "%s certificate expired: notAfter %s is before the verification time %s", what, a, n);
     return 0;
 }
@@ -148,7 +151,8 @@ int veil_cert_check_issued(X509 *child, X509 *parent, time_t now, const char *ch
 }
 
 static bool valid_at(X509 *cert, time_t now) {
-    return X509_cmp_time(X509_get0_notBefore(cert), &now) <= 0 && X509_cmp_time(X509_get0_notAfter(cert), &now) >= 0;
+    int before = X509_cmp_time(X509_get0_notBefore(cert), &now), after = X509_cmp_time(X509_get0_notAfter(cert), &now);
+    return before < 0 && after > 0; /* 0 is "cannot compare" (or exactly equal: harmless to skip) */
 }
 
 X509 *veil_cert_find_issuer(STACK_OF(X509) *pool, X509 *child, time_t now) {
@@ -179,7 +183,7 @@ X509_CRL *veil_crl_find(STACK_OF(X509_CRL) *crls, X509 *issuer, time_t now) {
         if (!verifies) continue;
         const ASN1_TIME *last = X509_CRL_get0_lastUpdate(crl), *next = X509_CRL_get0_nextUpdate(crl);
         if (!latest || ASN1_TIME_compare(last, X509_CRL_get0_lastUpdate(latest)) > 0) latest = crl;
-        if (last && next && X509_cmp_time(last, &now) <= 0 && X509_cmp_time(next, &now) >= 0 &&
+        if (last && next && X509_cmp_time(last, &now) < 0 && X509_cmp_time(next, &now) > 0 &&
             (!current || ASN1_TIME_compare(last, X509_CRL_get0_lastUpdate(current)) > 0))
             current = crl;
     }
@@ -198,9 +202,12 @@ int veil_crl_check(X509_CRL *crl, X509 *issuer, X509 *cert, time_t now, const ch
     asn1_time_text(last, t1);
     asn1_time_text(next, t2);
     veil_time_format(now, n);
-    if (!last || X509_cmp_time(last, &now) > 0)
+    int since = last ? X509_cmp_time(last, &now) : 0, until = next ? X509_cmp_time(next, &now) : 0;
+    if (since == 0 || until == 0)
+        return veil_err(-EACCES, "CRL of '%s': thisUpdate/nextUpdate missing or malformed", cn);
+    if (since > 0)
         return veil_err(-EACCES, "CRL of '%s' not yet valid: thisUpdate %s is after the verification time %s", cn, t1, n);
-    if (!next || X509_cmp_time(next, &now) < 0)
+    if (until < 0)
         return veil_err(-EACCES, "CRL of '%s' is stale: nextUpdate %s is before the verification time %s", cn, t2, n);
     X509_REVOKED *revoked = NULL;
     if (X509_CRL_get0_by_cert(crl, &revoked, cert) == 1) {

@@ -126,6 +126,8 @@ static int add_signed(struct veil_collateral *c, enum veil_signed_json_kind kind
         return veil_err(-E2BIG, "%s: more than %zu signed collateral documents", origin, ELEMENTSOF(c->items));
     struct veil_signed_json *item = &c->items[c->items_count];
     *item = (struct veil_signed_json){ .kind = kind };
+    /* JSON text has no NUL bytes; one would also cut the body short for C string functions */
+    if (memchr(body, 0, body_size)) return veil_err(-EBADMSG, "%s: NUL byte in the signed body", origin);
     if (!signature_hex || strlen(signature_hex) != 128 || veil_hex_decode(signature_hex, item->signature, 64) < 0)
         return veil_err(-EBADMSG, "%s: signature is not 64 bytes of hex (ECDSA P-256 r||s)", origin);
     json_error_t jerr;
@@ -134,11 +136,13 @@ static int add_signed(struct veil_collateral *c, enum veil_signed_json_kind kind
         json_decref(item->json);
         return veil_err(-EBADMSG, "%s: signed body is not a JSON object: %s", origin, jerr.text);
     }
-    item->body = strndup(body, body_size);
+    item->body = malloc(body_size + 1);
     if (!item->body) {
         json_decref(item->json);
         return -ENOMEM;
     }
+    memcpy(item->body, body, body_size);
+    item->body[body_size] = '\0';
     item->body_size = body_size;
     snprintf(item->origin, sizeof(item->origin), "%s", origin);
     c->items_count++;
@@ -255,6 +259,7 @@ static int add_combined(struct veil_collateral *c, json_t *root, const char *ori
 }
 
 static int add_json(struct veil_collateral *c, const uint8_t *data, size_t size, const char *origin) {
+    if (memchr(data, 0, size)) return veil_err(-EBADMSG, "%s: NUL byte in JSON text", origin);
     json_error_t jerr;
     json_t *root = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(root)) {

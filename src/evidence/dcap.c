@@ -121,7 +121,8 @@ static int verify_signed_json(const struct veil_collateral *coll, const struct v
     for (int i = 0; i < sk_X509_num(coll->certs); i++) {
         X509 *signer = sk_X509_value(coll->certs, i);
         EVP_PKEY *key = X509_get0_pubkey(signer);
-        if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) continue;
+        /* the signer is a leaf (Intel SGX TCB Signing): skip CA certificates before any signature math */
+        if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC || X509_check_ca(signer) != 0) continue;
         if (veil_ecdsa_verify_raw(key, VEIL_HASH_SHA256, item->body, item->body_size, item->signature,
                                   item->signature + 32, 32) < 0)
             continue;
@@ -174,6 +175,12 @@ static int check_tcb_info(const struct veil_collateral *coll, const struct veil_
         if (!hex_equal_ci(json_string_value(json_object_get(item->json, "pceId")), pck->pce_id, 2)) {
             last = veil_err(-EACCES, "%s: pceId does not match the PCK certificate's PCE-ID %02x%02x", what, pck->pce_id[0],
                             pck->pce_id[1]);
+            continue;
+        }
+        const json_t *tcb_type = json_object_get(item->json, "tcbType");
+        if (tcb_type && json_integer_value(tcb_type) != 0) {
+            last = veil_err(-EBADMSG, "%s: tcbType %lld is not supported (only 0: SVN-by-SVN comparison)", what,
+                            json_integer_value(tcb_type));
             continue;
         }
         json_object_set_new(details, "tcb_evaluation_data_number",

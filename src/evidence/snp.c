@@ -68,6 +68,27 @@ static int ext_uint(X509 *cert, const char *oid, const char *what, const char *k
     return 0;
 }
 
+/*
+ * Where the VCEK for this report lives (VCEK/KDS spec, section 4 "Get VCEK Certificate"):
+ * https://kdsintf.amd.com/vcek/v1/{product}/{hwid}?blSPL=..&teeSPL=..&snpSPL=..&ucodeSPL=..
+ * (Turin: 8-byte hwid and fmcSPL). Written into `out` for refusal messages; VLEKs come from
+ * the cloud provider, so there is no URL for them.
+ */
+static void kds_hint(const struct veil_snp_report *r, enum veil_snp_product product, char *out, size_t size) {
+    if (r->signing_key != VEIL_SNP_KEY_VCEK || r->mask_chip_key) {
+        snprintf(out, size, "%s", r->signing_key == VEIL_SNP_KEY_VLEK ? " (VLEKs come from the cloud provider)" : "");
+        return;
+    }
+    if (product == VEIL_SNP_PRODUCT_UNKNOWN) product = veil_snp_report_product(r);
+    struct veil_snp_tcb t = veil_snp_tcb_decode(r->reported_tcb, product == VEIL_SNP_TURIN ? product : VEIL_SNP_MILAN);
+    char hwid[129], fmc[16] = "";
+    veil_hex_encode(r->chip_id, product == VEIL_SNP_TURIN ? 8 : 64, hwid);
+    if (product == VEIL_SNP_TURIN) snprintf(fmc, sizeof(fmc), "fmcSPL=%u&", t.fmc);
+    snprintf(out, size, " (fetch it from AMD KDS: https://kdsintf.amd.com/vcek/v1/%s/%s?%sblSPL=%u&teeSPL=%u&snpSPL=%u&ucodeSPL=%u)",
+             product == VEIL_SNP_PRODUCT_UNKNOWN ? "{Milan|Genoa}" : veil_snp_product_name(product), hwid, fmc, t.bootloader,
+             t.tee, t.snp, t.microcode);
+}
+
 static const char *key_kind_name(uint32_t signing_key) {
     return signing_key == VEIL_SNP_KEY_VLEK ? "VLEK" : "VCEK";
 }
@@ -115,11 +136,14 @@ static int check_tcb_extensions(X509 *key_cert, const struct veil_snp_report *r,
         uint64_t got;
         int k = ext_uint(key_cert, spl[i].oid, spl[i].what, name, &got);
         if (k < 0) return k;
-        if (got != spl[i].want)
+        if (got != spl[i].want) {
+            char hint[320];
+            kds_hint(r, product, hint, sizeof(hint));
             return veil_err(-EACCES,
-                            "%s certificate's %s extension (%s) is %llu, but the report's REPORTED_TCB says %u "
-                            "(the certificate is for another TCB: fetch the %s for this REPORTED_TCB)",
-                            name, spl[i].what, spl[i].oid, (unsigned long long)got, spl[i].want, name);
+                            "%s certificate's %s extension (%s) is %llu, but the report's REPORTED_TCB says %u: the "
+                            "certificate is for another TCB%s",
+                            name, spl[i].what, spl[i].oid, (unsigned long long)got, spl[i].want, hint);
+        }
     }
     return 0;
 }
@@ -165,11 +189,14 @@ static int find_key_cert(const struct veil_collateral *coll, const struct veil_s
         *ret = first; /* the checks below say what is wrong with it */
         return 0;
     }
-    return veil_err(-EACCES, "report is signed by the %s (SIGNING_KEY=%u) but the collateral has no %s certificate%s",
+    char hint[320];
+    kds_hint(r, VEIL_SNP_PRODUCT_UNKNOWN, hint, sizeof(hint));
+    return veil_err(-EACCES, "report is signed by the %s (SIGNING_KEY=%u) but the collateral has no %s certificate%s%s",
                     key_kind_name(r->signing_key), r->signing_key, want_cn,
                     have_other ? (r->signing_key == VEIL_SNP_KEY_VLEK ? " (only a VCEK, which cannot verify a VLEK-signed report)"
                                                                         : " (only a VLEK, which cannot verify a VCEK-signed report)")
-                               : "");
+                               : "",
+                    hint);
 }
 
 static int pinned_product(X509 *ark, enum veil_snp_product *ret) {
@@ -188,7 +215,7 @@ static int pinned_product(X509 *ark, enum veil_snp_product *ret) {
 }
 
 static int verify_chain(const struct veil_collateral *coll, X509 *key_cert, const struct veil_snp_report *r,
-                        time_t now, enum veil_snp_product *ret_product) {
+                        time_t now, enum veil_snp_product *ret_product, bool *ret_crl_checked) {
     const char *key_name = key_kind_name(r->signing_key);
     const char *ask_name = r->signing_key == VEIL_SNP_KEY_VLEK ? "ASVK" : "ASK";
     char issuer[128] = "?", have[512] = "";
@@ -216,7 +243,45 @@ static int verify_chain(const struct veil_collateral *coll, X509 *key_cert, cons
     if (k < 0) return k;
     k = veil_cert_check_issued(ark, ark, now, "ARK", "ARK (self-signed)");
     if (k < 0) return k;
+    X509_CRL *crl = veil_crl_find(coll->crls, ark, now);
+    if (crl) {
+        k = veil_crl_check(crl, ark, ask, now, ask_name);
+        if (k < 0) return k;
+    }
+    *ret_crl_checked = crl != NULL;
     return pinned_product(ark, ret_product);
+}
+
+/* Every check that involves one candidate key certificate; fills v->product. */
+static int verify_with_key(const uint8_t *report, const struct veil_collateral *coll, X509 *key_cert, time_t now,
+                           struct veil_snp_verified *v) {
+    const struct veil_snp_report *r = &v->report;
+    const char *key_name = key_kind_name(r->signing_key);
+    int k;
+    if (r->signing_key == VEIL_SNP_KEY_VCEK && !r->mask_chip_key) {
+        k = check_hwid(key_cert, r);
+        if (k < 0) return k;
+    }
+    /* The chain first: it names the product, which fixes the TCB_VERSION layout. */
+    k = verify_chain(coll, key_cert, r, now, &v->product, &v->ark_crl_checked);
+    if (k < 0) return k;
+    enum veil_snp_product cpu = veil_snp_report_product(r);
+    if (cpu != VEIL_SNP_PRODUCT_UNKNOWN && cpu != v->product)
+        return veil_err(-EACCES, "report CPUID (family %02xh model %02xh) is a %s, but the chain ends at the %s ARK", r->cpuid_fam_id,
+                        r->cpuid_mod_id, veil_snp_product_name(cpu), veil_snp_product_name(v->product));
+    k = check_product_name(key_cert, key_name, v->product);
+    if (k < 0) return k;
+    k = check_tcb_extensions(key_cert, r, v->product);
+    if (k < 0) return k;
+    EVP_PKEY *key = X509_get0_pubkey(key_cert);
+    if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC || EVP_PKEY_get_bits(key) != 384)
+        return veil_err(-EACCES, "%s certificate key is not ECDSA P-384", key_name);
+    k = veil_ecdsa_verify_raw(key, VEIL_HASH_SHA384, report, VEIL_SNP_SIGNED_SIZE, r->sig_r, r->sig_s,
+                              VEIL_SNP_SIG_COORD_SIZE);
+    if (k < 0)
+        return veil_err(-EACCES, "SNP report signature (ECDSA P-384 over bytes 0x000..0x2A0) does not verify under the %s key",
+                        key_name);
+    return 0;
 }
 
 int veil_snp_verify_report(const uint8_t *report, size_t size, const struct veil_collateral *coll,
@@ -229,35 +294,30 @@ int veil_snp_verify_report(const uint8_t *report, size_t size, const struct veil
     if (r->signing_key != VEIL_SNP_KEY_VCEK && r->signing_key != VEIL_SNP_KEY_VLEK)
         return veil_err(-EACCES, "SNP report: SIGNING_KEY is %u: the report is not signed by a VCEK (0) or VLEK (1)",
                         r->signing_key);
-    X509 *key_cert = NULL;
-    k = find_key_cert(coll, r, &key_cert);
+    X509 *preferred = NULL;
+    k = find_key_cert(coll, r, &preferred);
     if (k < 0) return k;
-    const char *key_name = key_kind_name(r->signing_key);
-    if (r->signing_key == VEIL_SNP_KEY_VCEK && !r->mask_chip_key) {
-        k = check_hwid(key_cert, r);
-        if (k < 0) return k;
+    /* A collateral directory may hold several VCEKs of one chip (one per TCB): the
+     * preferred one first, then every other of the right kind; the first error is the
+     * one reported, since it concerns the best candidate. */
+    const char *want_cn = r->signing_key == VEIL_SNP_KEY_VLEK ? "SEV-VLEK" : "SEV-VCEK";
+    char first_error[512] = "";
+    int first = 0;
+    for (int i = -1; i < sk_X509_num(coll->certs); i++) {
+        X509 *candidate = i < 0 ? preferred : sk_X509_value(coll->certs, i);
+        if (i >= 0 && (candidate == preferred || !cert_has_cn(candidate, want_cn))) continue;
+        v.product = VEIL_SNP_PRODUCT_UNKNOWN;
+        k = verify_with_key(report, coll, candidate, now, &v);
+        if (k >= 0) {
+            *ret = v;
+            return 0;
+        }
+        if (!first) {
+            first = k;
+            snprintf(first_error, sizeof(first_error), "%s", veil_err_msg());
+        }
     }
-    /* The chain first: it names the product, which fixes the TCB_VERSION layout. */
-    k = verify_chain(coll, key_cert, r, now, &v.product);
-    if (k < 0) return k;
-    enum veil_snp_product cpu = veil_snp_report_product(r);
-    if (cpu != VEIL_SNP_PRODUCT_UNKNOWN && cpu != v.product)
-        return veil_err(-EACCES, "report CPUID (family %02xh model %02xh) is a %s, but the chain ends at the %s ARK", r->cpuid_fam_id,
-                        r->cpuid_mod_id, veil_snp_product_name(cpu), veil_snp_product_name(v.product));
-    k = check_product_name(key_cert, key_name, v.product);
-    if (k < 0) return k;
-    k = check_tcb_extensions(key_cert, r, v.product);
-    if (k < 0) return k;
-    EVP_PKEY *key = X509_get0_pubkey(key_cert);
-    if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC || EVP_PKEY_get_bits(key) != 384)
-        return veil_err(-EACCES, "%s certificate key is not ECDSA P-384", key_name);
-    k = veil_ecdsa_verify_raw(key, VEIL_HASH_SHA384, report, VEIL_SNP_SIGNED_SIZE, r->sig_r, r->sig_s,
-                              VEIL_SNP_SIG_COORD_SIZE);
-    if (k < 0)
-        return veil_err(-EACCES, "SNP report signature (ECDSA P-384 over bytes 0x000..0x2A0) does not verify under the %s key",
-                        key_name);
-    *ret = v;
-    return 0;
+    return veil_err(first, "%s", first_error);
 }
 
 static json_t *hex_json(const uint8_t *data, size_t size) {
@@ -335,6 +395,7 @@ int veil_snp_claims(const struct veil_snp_verified *v, struct veil_claims **ret)
     json_object_set_new(d, "committed_tcb", tcb_json(r->committed_tcb, v->product));
     json_object_set_new(d, "launch_tcb", tcb_json(r->launch_tcb, v->product));
     json_object_set_new(d, "firmware", json_string(fw));
+    json_object_set_new(d, "ark_crl", json_string(v->ark_crl_checked ? "checked" : "not supplied"));
     if (r->version >= 3)
         json_object_set_new(d, "cpuid", json_pack("{s:i, s:i, s:i}", "family", r->cpuid_fam_id, "model",
                                                   r->cpuid_mod_id, "stepping", r->cpuid_step));

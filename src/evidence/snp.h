@@ -17,6 +17,7 @@
 struct veil_snp_verified {
     struct veil_snp_report report;
     enum veil_snp_product product;
+    bool ark_crl_checked; /* an ARK-issued CRL was in the collateral and does not revoke the ASK/ASVK */
 };
 
 /*
@@ -32,7 +33,11 @@ struct veil_snp_verified {
  *      itself (RSASSA-PSS), all valid at now, and the ARK's public key is one of the
  *      pinned AMD roots (Milan, Genoa, Turin);
  *   7. the product of the pinned ARK matches the report's CPUID (v3+) and the key's
- *      productName extension.
+ *      productName extension;
+ *   8. when the collateral holds a CRL issued by the ARK (KDS /vcek/v1/{product}/crl),
+ *      it is signed by the ARK, current at now, and does not revoke the ASK/ASVK.
+ *      AMD publishes that CRL but configfs-tsm does not carry it, so its absence is
+ *      recorded (details.ark_crl), not refused.
  * -EBADMSG for a malformed report, -EACCES for a failed check, each with a detail.
  */
 int veil_snp_verify_report(const uint8_t *report, size_t size, const struct veil_collateral *coll,

@@ -11,7 +11,7 @@ T=$(mktemp -d /tmp/veil-cas-e2e.XXXXXX)
 PID=
 cleanup() {
     [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
-    [ -n "${LOAD:-}" ] && kill "$LOAD" 2>/dev/null
+    [ -n "${LOAD:-}" ] && kill "$LOAD" "$LOAD2" 2>/dev/null
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -22,11 +22,11 @@ ok() { n=$((n + 1)); echo "ok $n - $1"; }
 bad() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
 
-echo "1..27"
+echo "1..31"
 
 start() {
     rm -f "$T/port"
-    "$CAS" --state "$T/state" --port "${PORT:-0}" --port-file "$T/port" --threads 2 "$@" 2>>"$T/cas.log" &
+    ${SERVE:-$CAS} --state "$T/state" --port "${PORT:-0}" --port-file "$T/port" --threads 2 "$@" 2>>"$T/cas.log" &
     PID=$!
     for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
     PORT=$(cat "$T/port" 2>/dev/null)
@@ -99,6 +99,10 @@ H1=$(awk '/^hash/ {print $2}' <<<"$out")
 out=$("$VEIL" cas policy apply -f "$T/v2.yaml" --replaces "$H1" --cert "$T/other.crt" --key "$T/other.key" 2>&1)
 rc=$?
 if [ $rc -ne 0 ] && grep -q "not an owner" <<<"$out"; then ok "update by a non-owner is refused"; else bad "update by a non-owner is refused" "$out"; fi
+OTHER_FP=$(openssl x509 -in "$T/other.crt" -outform DER | sha256sum | cut -d' ' -f1)
+printf 'name: fp\nowners: [%s]\nservices:\n  a:\n    measurements: [%s]\n' "$OTHER_FP" "$M" >"$T/fp.yaml"
+out=$("$VEIL" cas policy apply -f "$T/fp.yaml" --cert "$T/other.crt" --key "$T/other.key" 2>&1)
+check "an owner listed by certificate fingerprint applies a policy" grep -q '^version 1' <<<"$out"
 out=$("$VEIL" cas policy apply -f "$T/v2.yaml" --replaces "$(printf '0%.0s' $(seq 64))" 2>&1)
 if [ $? -ne 0 ] && grep -q "409.*current version's hash" <<<"$out"; then ok "update naming the wrong predecessor is refused"; else bad "wrong predecessor" "$out"; fi
 out=$("$VEIL" cas policy apply -f "$T/v2.yaml" 2>&1)
@@ -178,7 +182,8 @@ if grep -q "attest.refused.*measurement $M_OTHER not allowed" <<<"$out" && grep 
     ok "audit log has the refusal reason and released secret names, never values"
 else bad "audit content" "$out"; fi
 
-# kill -9 under load: every acknowledged volume version survives
+# kill -9 under load: every acknowledged volume version and policy version survives
+H=$("$VEIL" cas policy history shop 2>/dev/null | awk 'NR == 2 {print $2}')
 (
     v=10
     while :; do
@@ -189,22 +194,38 @@ else bad "audit content" "$out"; fi
     done
 ) &
 LOAD=$!
+(
+    # owners update the policy at the same time, each update naming the previous one
+    i=0
+    while :; do
+        { policy 9443; echo "# update $i"; } >"$T/vn.yaml"
+        out=$("$VEIL" cas policy apply -f "$T/vn.yaml" --replaces "$H" 2>/dev/null) || continue
+        H=$(awk '/^hash/ {print $2}' <<<"$out")
+        awk '/^version/ {print $2}' <<<"$out" >"$T/acked-policy"
+        i=$((i + 1))
+    done
+) &
+LOAD2=$!
 sleep 1.5
 kill -9 "$PID"
 wait "$PID" 2>/dev/null
 sleep 0.3
-kill "$LOAD" 2>/dev/null
-wait "$LOAD" 2>/dev/null
+kill "$LOAD" "$LOAD2" 2>/dev/null
+wait "$LOAD" "$LOAD2" 2>/dev/null
 LOAD=
 ACKED=$(cat "$T/acked" 2>/dev/null || echo 0)
-start $SIMROOT
+ACKED_POLICY=$(cat "$T/acked-policy" 2>/dev/null || echo 0)
+SERVE="$VEIL cas serve" start $SIMROOT  # the same daemon, started as `veil cas serve`
 out=$("$VEIL" cas volume show shop 2>&1)
 STORED=$(awk '/^data/ {print $2}' <<<"$out")
 if [ -n "$STORED" ] && [ "$ACKED" -gt 10 ] && [ "$STORED" -ge "$ACKED" ]; then
     ok "restart after kill -9 under load keeps every acknowledged volume version ($ACKED acked, $STORED stored)"
 else bad "kill -9 volume durability" "acked=$ACKED stored=$STORED" "$out"; fi
-out=$("$VEIL" cas policy show shop 2>/dev/null)
-check "restart after kill -9 keeps the applied policy" grep -q '"9443"' <<<"$out"
+out=$("$VEIL" cas policy show shop 2>&1 >/dev/null)
+CUR=$(sed -n 's/.* version \([0-9]*\) hash.*/\1/p' <<<"$out")
+if [ -n "$CUR" ] && [ "$ACKED_POLICY" -gt 2 ] && [ "$CUR" -ge "$ACKED_POLICY" ]; then
+    ok "restart (as veil cas serve) after kill -9 keeps every acknowledged policy version ($ACKED_POLICY acked, $CUR current)"
+else bad "kill -9 policy durability" "acked=$ACKED_POLICY current=$CUR" "$out"; fi
 
 # secrets are not on disk in the clear
 if ! grep -qa -- "$PW" "$T"/state/cas.db* && ! grep -qa "imported-token-8c1f" "$T"/state/cas.db* &&
@@ -214,6 +235,53 @@ else bad "plaintext secret found in the database"; fi
 
 out=$("$VEIL" cas audit --verify 2>&1)
 check "audit chain verifies" grep -q "audit chain intact" <<<"$out"
+HEAD0=$(sed -n 's/.*head \([0-9]*:[0-9a-f]*\)$/\1/p' <<<"$out")
+
+# a whole-database rollback keeps a consistent chain; the head an owner recorded exposes it
+kill "$PID"; wait "$PID" 2>/dev/null
+cp -a "$T/state" "$T/state.bak"
+start $SIMROOT
+wl --measurement "$M" --policy shop --service web --volume data=100000 >/dev/null
+HEAD1=$("$VEIL" cas audit --verify 2>&1 | sed -n 's/.*head \([0-9]*:[0-9a-f]*\)$/\1/p')
+kill "$PID"; wait "$PID" 2>/dev/null
+rm -rf "$T/state"; mv "$T/state.bak" "$T/state"
+start $SIMROOT
+out=$("$VEIL" cas audit --verify --expect "$HEAD1" 2>&1)
+rc=$?
+"$VEIL" cas audit --verify --expect "$HEAD0" >/dev/null 2>&1
+rc0=$?
+if [ -n "$HEAD1" ] && [ $rc -ne 0 ] && [ $rc0 -eq 0 ] && grep -q "audit chain intact" <<<"$out" &&
+   grep -q "does NOT hold the recorded entry" <<<"$out"; then
+    ok "a rolled-back database verifies on its own but not against the head an owner recorded"
+else bad "audit rollback detection" "head1=$HEAD1 rc=$rc" "$out"; fi
+
+# the service's own RA-TLS identity: workloads verify its measurement; owners keep their key pin
+kill "$PID"; wait "$PID" 2>/dev/null
+start $SIMROOT --ratls-sim "$T/sim"
+CAS_M=$(sha256sum "$CAS" | cut -d' ' -f1)
+out=$("$WL" --cas "$VEIL_CAS" --cas-measurement "$CAS_M" --sim-dir "$T/sim" --measurement "$M" --policy shop \
+    --service web --volume data=100000 2>&1)
+out_bad=$("$WL" --cas "$VEIL_CAS" --cas-measurement "$M_OTHER" --sim-dir "$T/sim" --measurement "$M" --policy shop \
+    --service web --volume data=100000 2>&1)
+owner=$("$VEIL" cas volume show shop 2>&1)
+if grep -q '^status 200' <<<"$out" && grep -q "RA-TLS certificate was refused.*measurement" <<<"$out_bad" &&
+   grep -q '^data ' <<<"$owner"; then
+    ok "workloads verify the service's RA-TLS measurement; a wrong expectation is refused; owners still connect"
+else bad "service RA-TLS identity" "$out" "$out_bad" "$owner"; fi
+
+# recovery: the sealing root is lost; an owner's key recovers the master key, nothing else changes
+kill "$PID"; wait "$PID" 2>/dev/null
+start $SIMROOT --recovery-cert "$T/owner.crt"
+kill "$PID"; wait "$PID" 2>/dev/null
+rm -f "$T/state/sim-seal.key"
+"$CAS" --state "$T/state" --port 0 --threads 2 2>"$T/lost.log"
+lost_rc=$?
+start $SIMROOT --recover-with "$T/owner.key"
+out=$(wl --measurement "$M" --policy shop --service web --volume data=100000)
+pw_after=$(grep -o '"DB_PASSWORD":"[^"]*"' <<<"$out" | cut -d'"' -f4)
+if [ $lost_rc -ne 0 ] && grep -q "sealing root .* is missing" "$T/lost.log" && [ "$pw_after" = "$PW" ]; then
+    ok "a lost sealing root is refused, then recovered with the owner's key: the same secrets are served"
+else bad "recovery" "rc=$lost_rc $(cat "$T/lost.log")" "$out"; fi
 
 # without --sim-root the service refuses sim evidence whatever the policy says
 kill "$PID"; wait "$PID" 2>/dev/null

@@ -23,9 +23,10 @@ int main(int argc, char **argv) {
         { "svn", required_argument, NULL, 'v' },       { "policy", required_argument, NULL, 'P' },
         { "service", required_argument, NULL, 'S' },   { "volume", required_argument, NULL, 'V' },
         { "report", required_argument, NULL, 'R' },    { "no-cert", no_argument, NULL, 'n' },       { "get", required_argument, NULL, 'G' },
+        { "cas-measurement", required_argument, NULL, 'M' },
         {},
     };
-    const char *get = NULL, *cas = NULL, *cas_cert = NULL, *sim_dir = NULL, *policy = NULL, *service = NULL, *report = NULL;
+    const char *cas_measurement = NULL, *get = NULL, *cas = NULL, *cas_cert = NULL, *sim_dir = NULL, *policy = NULL, *service = NULL, *report = NULL;
     struct veil_sim_claims claims = { 0 };
     bool no_cert = false;
     char volumes[2048] = "";
@@ -45,6 +46,7 @@ int main(int argc, char **argv) {
         case 'n': no_cert = true; break;
         case 'R': report = optarg; break;
         case 'G': get = optarg; break;
+        case 'M': cas_measurement = optarg; break;
         case 'V': {
             const char *eq = strchr(optarg, '=');
             if (!eq) return 2;
@@ -55,7 +57,7 @@ int main(int argc, char **argv) {
         default: return 2;
         }
     }
-    if (!cas || !cas_cert || (!get && (!policy || !service))) {
+    if (!cas || (!cas_cert && !cas_measurement) || (!get && (!policy || !service))) {
         fprintf(stderr, "usage: cas-workload --cas H:P --cas-cert F --sim-dir D --measurement HEX --policy P "
                         "--service S [--volume NAME=VER]... [--report NAME=VER]\n");
         return 2;
@@ -63,10 +65,10 @@ int main(int argc, char **argv) {
     _cleanup_(veil_evp_pkey_freep) EVP_PKEY *key = NULL;
     _cleanup_(veil_x509_freep) X509 *cert = NULL;
     int r = 0;
-    if (!no_cert) {
-        _cleanup_(veil_sim_platform_freep) struct veil_sim_platform *platform = NULL;
+    _cleanup_(veil_sim_platform_freep) struct veil_sim_platform *platform = NULL;
+    if (!no_cert || cas_measurement) {
         r = veil_sim_platform_open(sim_dir, true, &platform);
-        if (r >= 0) r = veil_ratls_create_sim(platform, &claims, NULL, &key, &cert);
+        if (r >= 0 && !no_cert) r = veil_ratls_create_sim(platform, &claims, NULL, &key, &cert);
         if (r < 0) {
             fprintf(stderr, "cas-workload: %s\n", veil_err_describe(r));
             return 1;
@@ -79,6 +81,21 @@ int main(int argc, char **argv) {
         (r = veil_cas_client_new(host, port, cas_cert, key, cert, &client)) < 0) {
         fprintf(stderr, "cas-workload: %s\n", veil_err_describe(r));
         return 1;
+    }
+    if (cas_measurement) {
+        /* verify the service by its RA-TLS identity: sim evidence from this platform, this measurement */
+        struct veil_ratls_verifier v = { 0 };
+        veil_policy_init(&v.policy);
+        v.policy.allowed_tees = VEIL_POLICY_TEE_BIT(VEIL_TEE_SIM);
+        v.policy.measurements_count = 1;
+        v.policy.measurements[0].size = 32;
+        if (hex32(cas_measurement, v.policy.measurements[0].data) < 0) return 2;
+        v.verify.sim_roots = &platform->root;
+        v.verify.sim_roots_count = 1;
+        if ((r = veil_cas_client_expect_ratls(client, &v)) < 0) {
+            fprintf(stderr, "cas-workload: %s\n", veil_err_describe(r));
+            return 1;
+        }
     }
     char body[4096] = "";
     const char *path = "/v1/attest";

@@ -6,13 +6,17 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <cmocka.h>
 
 #include "base/err.h"
 #include "base/fileio.h"
+#include "cas/policy.h"
 #include "cas/secret.h"
 #include "cas/store.h"
+#include "crypto/key.h"
 
 #define X4(c) c c c c
 #define HEX32(c) X4(X4(X4(c)))
@@ -75,7 +79,7 @@ static bool file_contains(const char *path, const void *needle, size_t size) {
 
 static void apply_v1(struct fixture *f, uint8_t hash[32]) {
     int64_t version;
-    int r = veil_cas_store_policy_apply(f->store, policy_v1, strlen(policy_v1), owner, NULL, &version, hash);
+    int r = veil_cas_store_policy_apply(f->store, policy_v1, strlen(policy_v1), &owner, 1, NULL, &version, hash);
     if (r < 0) fail_msg("apply: %s", veil_err_describe(r));
     assert_int_equal(version, 1);
 }
@@ -108,7 +112,7 @@ static void test_encrypted_at_rest(void **state) {
     uint8_t hash2[32];
     char v2[sizeof(policy_v1) + 32];
     snprintf(v2, sizeof(v2), "%s    argv: [x]\n", policy_v1);
-    assert_int_equal(veil_cas_store_policy_apply(f->store, v2, strlen(v2), owner, hash, &version, hash2), 0);
+    assert_int_equal(veil_cas_store_policy_apply(f->store, v2, strlen(v2), &owner, 1, hash, &version, hash2), 0);
     assert_int_equal(version, 2);
     struct veil_secbuf *gen2;
     assert_int_equal(veil_cas_store_secret_get(f->store, "p", "gen", &gen2), 0);
@@ -128,18 +132,18 @@ static void test_owner_and_predecessor(void **state) {
     memset(stranger, 0x99, 32);
     /* creating a policy the client does not own */
     static const char other[] = "name: q\nowners: [" HEX32("1") "]\nservices:\n  a:\n    measurements: [" HEX32("2") "]\n";
-    assert_int_equal(veil_cas_store_policy_apply(f->store, other, strlen(other), stranger, NULL, &version, h2), -EPERM);
+    assert_int_equal(veil_cas_store_policy_apply(f->store, other, strlen(other), &stranger, 1, NULL, &version, h2), -EPERM);
     /* update by a non-owner */
-    assert_int_equal(veil_cas_store_policy_apply(f->store, policy_v1, strlen(policy_v1), stranger, hash, &version, h2),
+    assert_int_equal(veil_cas_store_policy_apply(f->store, policy_v1, strlen(policy_v1), &stranger, 1, hash, &version, h2),
                      -EPERM);
     /* update by the owner naming the wrong predecessor, or none */
     uint8_t wrong[32] = { 0 };
-    assert_int_equal(veil_cas_store_policy_apply(f->store, policy_v1, strlen(policy_v1), owner, wrong, &version, h2),
+    assert_int_equal(veil_cas_store_policy_apply(f->store, policy_v1, strlen(policy_v1), &owner, 1, wrong, &version, h2),
                      -ESTALE);
     assert_non_null(strstr(veil_err_msg(), "must name the current version's hash"));
-    assert_int_equal(veil_cas_store_policy_apply(f->store, policy_v1, strlen(policy_v1), owner, NULL, &version, h2),
+    assert_int_equal(veil_cas_store_policy_apply(f->store, policy_v1, strlen(policy_v1), &owner, 1, NULL, &version, h2),
                      -ESTALE);
-    assert_int_equal(veil_cas_store_policy_apply(f->store, policy_v1, strlen(policy_v1), owner, hash, &version, h2), 0);
+    assert_int_equal(veil_cas_store_policy_apply(f->store, policy_v1, strlen(policy_v1), &owner, 1, hash, &version, h2), 0);
     assert_int_equal(version, 2);
     struct veil_cas_policy_version *hist;
     size_t count;
@@ -216,16 +220,142 @@ static void test_audit_deletion(void **state) {
     assert_int_equal(bad, 2);
 }
 
+struct writer {
+    struct fixture *f;
+    int index;
+    int failures;
+};
+
+static void *write_many(void *arg) {
+    struct writer *w = arg;
+    struct veil_cas_store *s;
+    if (veil_cas_store_open(w->f->db, w->f->master, &s) < 0) {
+        w->failures++;
+        return NULL;
+    }
+    for (int i = 0; i < 50; i++) {
+        char detail[64];
+        snprintf(detail, sizeof(detail), "{\"writer\":%d,\"i\":%d}", w->index, i);
+        if (veil_cas_store_audit(s, "k", "p", "s", detail) < 0) w->failures++;
+        /* a write that fails inside a shared batch must not take the others down */
+        struct veil_cas_volume_report rep = { "nope", 1 };
+        if (veil_cas_store_volumes_advance(s, "p", &rep, 1, "x", "s", "{}") != -ENOENT) w->failures++;
+    }
+    veil_cas_store_close(s);
+    return NULL;
+}
+
+/* Concurrent writers on their own connections (as server threads are): group commit keeps the chain whole. */
+static void test_concurrent_writers(void **state) {
+    struct fixture *f = *state;
+    struct writer w[6];
+    pthread_t t[6];
+    for (int i = 0; i < 6; i++) {
+        w[i] = (struct writer){ .f = f, .index = i };
+        assert_int_equal(pthread_create(&t[i], NULL, write_many, &w[i]), 0);
+    }
+    for (int i = 0; i < 6; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].failures, 0);
+    }
+    int64_t count, bad;
+    assert_int_equal(veil_cas_store_audit_verify(f->store, &count, &bad), 0);
+    assert_int_equal(count, 300);
+}
+
 static void test_wrong_seal_root(void **state) {
     struct fixture *f = *state;
     char root[128];
     snprintf(root, sizeof(root), "%s/other-root.key", f->dir);
     struct veil_secbuf *m;
+    /* a missing root is not replaced by a new one while a sealed master key exists */
+    assert_int_equal(veil_cas_master_key_load(f->dir, root, &m), -ENOENT);
+    assert_int_equal(access(root, F_OK), -1);
+    uint8_t other[32] = { 1 };
+    assert_int_equal(veil_write_file_atomic(root, other, sizeof(other), 0600), 0);
     assert_int_equal(veil_cas_master_key_load(f->dir, root, &m), -EACCES);
     snprintf(root, sizeof(root), "%s/sim-seal.key", f->dir);
     assert_int_equal(veil_cas_master_key_load(f->dir, root, &m), 0);
     assert_memory_equal(m->data, f->master->data, 32);
     veil_secbuf_free(m);
+}
+
+static void test_renewal(void **state) {
+    struct fixture *f = *state;
+    uint8_t hash[32];
+    apply_v1(f, hash);
+    struct veil_cas_policy *p;
+    assert_int_equal(veil_cas_policy_parse(policy_v1, strlen(policy_v1), &p), 0);
+    struct veil_secbuf *ca0, *leaf0, *ca1, *leaf1, *ca2, *leaf2;
+    assert_int_equal(veil_cas_store_secret_get(f->store, "p", "ca", &ca0), 0);
+    assert_int_equal(veil_cas_store_secret_get(f->store, "p", "leaf", &leaf0), 0);
+    size_t n = 99;
+    time_t now = time(NULL);
+    assert_int_equal(veil_cas_store_renew_certificates(f->store, p, now, "t", &n), 0);
+    assert_int_equal(n, 0);
+    /* 300 days on, the 365-day leaf is past two thirds, the 10-year CA is not */
+    assert_int_equal(veil_cas_store_renew_certificates(f->store, p, now + 300 * 86400, "t", &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(veil_cas_store_secret_get(f->store, "p", "ca", &ca1), 0);
+    assert_int_equal(veil_cas_store_secret_get(f->store, "p", "leaf", &leaf1), 0);
+    assert_true(ca1->size == ca0->size && !memcmp(ca1->data, ca0->data, ca0->size));
+    assert_false(leaf1->size == leaf0->size && !memcmp(leaf1->data, leaf0->data, leaf0->size));
+    /* 3000 days on, the CA is renewed and with it the leaf it issued */
+    assert_int_equal(veil_cas_store_renew_certificates(f->store, p, now + 3000L * 86400, "t", &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(veil_cas_store_secret_get(f->store, "p", "ca", &ca2), 0);
+    assert_int_equal(veil_cas_store_secret_get(f->store, "p", "leaf", &leaf2), 0);
+    assert_false(ca2->size == ca1->size && !memcmp(ca2->data, ca1->data, ca1->size));
+    char *json;
+    assert_int_equal(veil_cas_store_audit_list(f->store, "p", 0, 100, &json), 0);
+    assert_non_null(strstr(json, "secret.renewed"));
+    free(json);
+    veil_secbuf_free(ca0);
+    veil_secbuf_free(leaf0);
+    veil_secbuf_free(ca1);
+    veil_secbuf_free(leaf1);
+    veil_secbuf_free(ca2);
+    veil_secbuf_free(leaf2);
+    veil_cas_policy_free(p);
+}
+
+/* Losing the sealing root loses nothing when an owner's key can recover the master key. */
+static void test_recovery(void **state) {
+    struct fixture *f = *state;
+    EVP_PKEY *owner_key, *stranger;
+    assert_int_equal(veil_key_generate(VEIL_KEY_ECDSA_P256, &owner_key), 0);
+    assert_int_equal(veil_key_generate(VEIL_KEY_ECDSA_P256, &stranger), 0);
+    assert_int_equal(veil_cas_recovery_wrap(f->dir, owner_key, f->master), 0);
+
+    char root[128], path[160];
+    snprintf(root, sizeof(root), "%s/sim-seal.key", f->dir);
+    assert_int_equal(unlink(root), 0);
+    struct veil_secbuf *m;
+    assert_int_equal(veil_cas_master_key_load(f->dir, root, &m), -ENOENT);
+    assert_int_equal(veil_cas_recovery_unwrap(f->dir, stranger, &m), -EACCES);
+    assert_int_equal(veil_cas_recovery_unwrap(f->dir, owner_key, &m), 0);
+    assert_memory_equal(m->data, f->master->data, 32);
+    assert_int_equal(veil_cas_master_key_reseal(f->dir, root, m), 0);
+    veil_secbuf_free(m);
+    assert_int_equal(veil_cas_master_key_load(f->dir, root, &m), 0);
+    assert_memory_equal(m->data, f->master->data, 32);
+    veil_secbuf_free(m);
+
+    /* every byte of the recovery file is covered */
+    snprintf(path, sizeof(path), "%s/master.recovery", f->dir);
+    uint8_t *data;
+    size_t size;
+    assert_int_equal(veil_read_file(path, 4096, &data, &size), 0);
+    for (size_t i = 0; i < size; i++) {
+        data[i] ^= 0x01;
+        assert_int_equal(veil_write_file_atomic(path, data, size, 0600), 0);
+        int r = veil_cas_recovery_unwrap(f->dir, owner_key, &m);
+        if (r >= 0) fail_msg("flipped byte %zu accepted", i);
+        data[i] ^= 0x01;
+    }
+    free(data);
+    EVP_PKEY_free(owner_key);
+    EVP_PKEY_free(stranger);
 }
 
 int main(void) {
@@ -235,7 +365,10 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_volumes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_deletion, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_seal_root, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_renewal, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,7 +23,7 @@ refuses() { # name, expected stderr words, then the veil verify arguments (must 
 }
 echo "{\"version\":1,\"debug\":true}" >"$tmp/debug.json"
 echo "{\"version\":1,\"tcb_statuses\":[\"UpToDate\",\"Unknown\"]}" >"$tmp/unknown.json"
-echo 1..12
+echo 1..16
 accepts "snp milan v2 (debug allowed by policy)" "c['tee']=='snp' and c['measurement'].startswith('b07af962') and c['report_data'].startswith('0102030405')" \
   "$V/snp/milan-v2-report.bin" --collateral "$V/snp" --at 2025-06-01T00:00:00Z --policy "$tmp/debug.json"
 refuses "snp debug guest refused by the default policy" "debug" "$V/snp/milan-v2-report.bin" --collateral "$V/snp" --at 2025-06-01T00:00:00Z
@@ -42,6 +42,17 @@ accepts "azure evidence json" "c['tee']=='az-snp-vtpm' and c['measurement'].star
   "$V/az-snp-vtpm/evidence-v2.json" --collateral "$V/snp" --at 2025-06-01T00:00:00Z
 accepts "azure hcl report" "c['tee']=='az-snp-vtpm' and c['details']['runtime_claims']['vm-configuration']['secure-boot']" \
   "$V/az-snp-vtpm/hcl-report.bin" --collateral "$V/az-snp-vtpm" --at 2025-06-01T00:00:00Z
+# the same evidence wrapped in envelopes by `veil attest --report`, collateral inside or beside
+wrap() { "$veil" attest "$@" 2>"$tmp/err" || sed 's/^/# /' "$tmp/err"; }
+wrap --tee snp --report "$V/snp/milan-v3-vlek-report.bin" --certs "$V/snp/milan-v3-vlek.der" -o "$tmp/snp.ev"
+accepts "envelope: snp with the VLEK inside, ASVK/ARK from --trust-dir" "c['details']['signing_key']=='vlek'" \
+  "$tmp/snp.ev" --trust-dir "$V/snp" --at 2025-06-01T00:00:00Z
+wrap --tee tdx --report "$V/tdx/phala_tdx_quote.dat" --collateral "$V/tdx/phala_tdx_quote_collateral.json" -o "$tmp/tdx.ev"
+accepts "envelope: tdx with its collateral inside" "c['tee']=='tdx' and c['tcb_status']=='UpToDate'" "$tmp/tdx.ev" --at 2025-06-20T00:00:00Z
+wrap --tee sgx --report "$V/sgx/phala_sgx_quote.dat" --collateral "$V/sgx/phala_sgx_quote_collateral.json" -o "$tmp/sgx.ev"
+refuses "envelope: sgx, collateral stale a year later" "stale" "$tmp/sgx.ev" --at 2026-06-20T00:00:00Z
+wrap --tee az-snp-vtpm --report "$V/az-snp-vtpm/hcl-report.bin" --certs "$V/az-snp-vtpm/vcek.pem" -o "$tmp/az.ev"
+accepts "envelope: azure hcl report with its chain" "c['tee']=='az-snp-vtpm'" "$tmp/az.ev" --at 2025-06-01T00:00:00Z
 head -c 1000 "$V/snp/milan-v2-report.bin" >"$tmp/short.bin"
 refuses "not evidence at all" "not raw hardware evidence" "$tmp/short.bin" --collateral "$V/snp"
 exit $failed

@@ -7,11 +7,14 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "base/buf.h"
+#include "base/cursor.h"
 #include "base/err.h"
 #include "base/fileio.h"
 #include "evidence/collateral-x509.h"
 #include "crypto/key.h"
 #include "crypto/ossl.h"
+#include "evidence/evidence.h"
 #include "evidence/snp.h"
 
 static char *vector_path(const char *name) {
@@ -89,6 +92,7 @@ static void test_milan_v2_vcek(void **state) {
     assert_int_equal(json_integer_value(json_object_get(c->details, "version")), 2);
     assert_string_equal(json_string_value(json_object_get(c->details, "product")), "Milan");
     assert_string_equal(json_string_value(json_object_get(c->details, "signing_key")), "vcek");
+    assert_string_equal(json_string_value(json_object_get(c->details, "ark_crl")), "not supplied");
     json_t *tcb = json_object_get(c->details, "reported_tcb");
     assert_int_equal(json_integer_value(json_object_get(tcb, "snp")), 5);
     assert_int_equal(json_integer_value(json_object_get(tcb, "microcode")), 0x44);
@@ -98,6 +102,12 @@ static void test_milan_v2_vcek(void **state) {
     printf("# milan v2: measurement %s report_data %.16s…\n", json_string_value(json_object_get(j, "measurement")),
            json_string_value(json_object_get(j, "report_data")));
     json_decref(j);
+    /* another chip's VCEK (and its chain) beside the right one does not get in the way */
+    _cleanup_(veil_collateral_freep) struct veil_collateral *mixed =
+        collateral("az-snp-vtpm/vcek.pem", "snp/milan-v2-vcek.der", "snp/ask_ark_genoa.pem", NULL);
+    struct veil_claims *c2 = NULL;
+    assert_int_equal(veil_snp_verify(report, size, mixed, &opts, &c2), 0);
+    veil_claims_free(c2);
     /* a debug guest is refused unless the options allow it */
     opts.allow_debug = false;
     veil_claims_free(TAKE_PTR(c));
@@ -206,6 +216,10 @@ static void test_wrong_chain(void **state) {
     /* no VCEK at all */
     _cleanup_(veil_collateral_freep) struct veil_collateral *none = collateral("snp/milan-ask-ark.testcer", NULL);
     refused(veil_snp_verify(report, size, none, &opts, &c), -EACCES, "no SEV-VCEK");
+    /* ... and the refusal says where to fetch it */
+    refused(veil_snp_verify(report, size, none, &opts, &c), -EACCES,
+            "https://kdsintf.amd.com/vcek/v1/{Milan|Genoa}/3ac3fe21e13fb099");
+    refused(veil_snp_verify(report, size, none, &opts, &c), -EACCES, "?blSPL=2&teeSPL=0&snpSPL=5&ucodeSPL=68");
     /* a VLEK-signed report with only a VCEK chain */
     _cleanup_free_ uint8_t *vlek_report = load(MILAN_V3_VLEK, &size);
     _cleanup_(veil_collateral_freep) struct veil_collateral *vcek =
@@ -370,10 +384,131 @@ static void test_unpinned_ark(void **state) {
     struct veil_hw_options opts = opts_at("2025-06-01T00:00:00Z");
     struct veil_claims *c = NULL;
     refused(veil_snp_verify(report, size, coll, &opts, &c), -EACCES, "is not a pinned AMD ARK");
+    /* an ARK-issued CRL that revokes the ASK is honoured (checked before the pin, so it is reached here) */
+    X509_CRL *crl = X509_CRL_new();
+    X509_CRL_set_version(crl, 1);
+    X509_CRL_set_issuer_name(crl, X509_get_subject_name(ark));
+    ASN1_TIME *t = ASN1_TIME_set(NULL, at("2025-01-01T00:00:00Z"));
+    X509_CRL_set1_lastUpdate(crl, t);
+    ASN1_TIME_set(t, at("2026-01-01T00:00:00Z"));
+    X509_CRL_set1_nextUpdate(crl, t);
+    X509_REVOKED *rev = X509_REVOKED_new();
+    X509_REVOKED_set_serialNumber(rev, X509_get_serialNumber(ask));
+    X509_REVOKED_set_revocationDate(rev, t);
+    X509_CRL_add0_revoked(crl, rev);
+    ASN1_TIME_free(t);
+    assert_true(X509_CRL_sign(crl, ark_key, EVP_sha384()) > 0);
+    assert_true(sk_X509_CRL_push(coll->crls, crl) > 0);
+    refused(veil_snp_verify(report, size, coll, &opts, &c), -EACCES, "ASK certificate (serial 0) is revoked by the CRL of 'ARK-Milan'");
     X509_free(real_vcek);
     EVP_PKEY_free(ark_key);
     EVP_PKEY_free(ask_key);
     EVP_PKEY_free(vcek_key);
+}
+
+/* The evidence interface: an envelope with the report and the chain (as CERTS, or as the auxblob certificate table). */
+static void test_envelope(void **state) {
+    (void)state;
+    size_t size, vcek_size, pem_size;
+    _cleanup_free_ uint8_t *report = load(MILAN_V2, &size);
+    _cleanup_free_ uint8_t *vcek = load("snp/milan-v2-vcek.der", &vcek_size);
+    _cleanup_free_ uint8_t *pem = load("snp/milan-ask-ark.testcer", &pem_size);
+    _cleanup_(veil_x509_stack_freep) STACK_OF(X509) *chain = sk_X509_new_null();
+    assert_int_equal(veil_certs_parse(pem, pem_size, chain), 0);
+    unsigned char *ask = NULL, *ark = NULL;
+    int ask_size = i2d_X509(sk_X509_value(chain, 0), &ask), ark_size = i2d_X509(sk_X509_value(chain, 1), &ark);
+    assert_true(ask_size > 0 && ark_size > 0);
+
+    struct veil_buf certs = { 0 };
+    assert_int_equal(veil_buf_append(&certs, vcek, vcek_size), 0);
+    assert_int_equal(veil_buf_append(&certs, ask, (size_t)ask_size), 0);
+    assert_int_equal(veil_buf_append(&certs, ark, (size_t)ark_size), 0);
+    struct veil_evidence ev = { .tee = VEIL_TEE_SNP };
+    ev.item[VEIL_EVIDENCE_REPORT] = report;
+    ev.item_size[VEIL_EVIDENCE_REPORT] = size;
+    ev.item[VEIL_EVIDENCE_CERTS] = certs.data;
+    ev.item_size[VEIL_EVIDENCE_CERTS] = certs.size;
+    struct veil_buf envelope = { 0 };
+    assert_int_equal(veil_evidence_encode(&ev, &envelope), 0);
+    struct veil_verify_options vopts = { .now = at("2025-06-01T00:00:00Z") };
+    struct veil_claims *c = NULL;
+    int r = veil_evidence_verify(envelope.data, envelope.size, &vopts, &c);
+    if (r < 0) fail_msg("%s", veil_err_describe(r));
+    assert_int_equal(c->tee, VEIL_TEE_SNP);
+    hex_equal(c->measurement, 4, "b07af962");
+    veil_claims_free(c);
+    veil_buf_done(&envelope);
+
+    /* the certificate table configfs-tsm returns as auxblob: GUID, offset, length; zero entry; certificates */
+    static const uint8_t vcek_guid[16] = { 0x8d, 0x75, 0xda, 0x63, 0x64, 0xe6, 0x64, 0x45,
+                                           0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac, 0xcd };
+    static const uint8_t ask_guid[16] = { 0x79, 0xb3, 0xb7, 0x4a, 0xac, 0xbb, 0xe4, 0x4f,
+                                          0xa0, 0x2f, 0x05, 0xae, 0xf3, 0x27, 0xc7, 0x82 };
+    static const uint8_t ark_guid[16] = { 0xa4, 0x06, 0xb4, 0xc0, 0x03, 0xa8, 0x52, 0x49,
+                                          0x97, 0x43, 0x3f, 0xb6, 0x01, 0x4c, 0xd0, 0xae };
+    struct veil_buf table = { 0 };
+    uint32_t offset = 4 * 24;
+    const struct {
+        const uint8_t *guid, *der;
+        size_t size;
+    } entries[] = { { vcek_guid, vcek, vcek_size }, { ask_guid, ask, (size_t)ask_size }, { ark_guid, ark, (size_t)ark_size } };
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(veil_buf_append(&table, entries[i].guid, 16), 0);
+        assert_int_equal(veil_buf_append_u32le(&table, offset), 0);
+        assert_int_equal(veil_buf_append_u32le(&table, (uint32_t)entries[i].size), 0);
+        offset += (uint32_t)entries[i].size;
+    }
+    assert_int_equal(veil_buf_append_zeros(&table, 24), 0);
+    for (size_t i = 0; i < 3; i++) assert_int_equal(veil_buf_append(&table, entries[i].der, entries[i].size), 0);
+    ev.item[VEIL_EVIDENCE_CERTS] = NULL;
+    ev.item_size[VEIL_EVIDENCE_CERTS] = 0;
+    ev.item[VEIL_EVIDENCE_AUXBLOB] = table.data;
+    ev.item_size[VEIL_EVIDENCE_AUXBLOB] = table.size;
+    assert_int_equal(veil_evidence_encode(&ev, &envelope), 0);
+    r = veil_evidence_verify(envelope.data, envelope.size, &vopts, &c);
+    if (r < 0) fail_msg("%s", veil_err_describe(r));
+    veil_claims_free(c);
+    veil_buf_done(&envelope);
+    /* an entry pointing outside the table */
+    veil_store_u32le(table.data + 16, (uint32_t)table.size);
+    assert_int_equal(veil_evidence_encode(&ev, &envelope), 0);
+    refused(veil_evidence_verify(envelope.data, envelope.size, &vopts, &c), -EBADMSG, "outside the table");
+    veil_buf_done(&envelope);
+    veil_buf_done(&table);
+    veil_buf_done(&certs);
+    OPENSSL_free(ask);
+    OPENSSL_free(ark);
+}
+
+/* Every product's ASK/ASVK -> ARK link and self-signed ARK verify (RSASSA-PSS), and the ARKs are the pinned keys. */
+static void test_product_chains(void **state) {
+    (void)state;
+    static const struct {
+        const char *file, *ark_spki;
+    } chains[] = {
+        { "snp/ask_ark_milan.pem", "9f056bee44377e29308cb5ffa895bdfb62d18881fa6bed8d6f075b0204089cb9" },
+        { "snp/ask_ark_milan_vlek.pem", "9f056bee44377e29308cb5ffa895bdfb62d18881fa6bed8d6f075b0204089cb9" },
+        { "snp/ask_ark_genoa.pem", "429a69c9422aa258ee4d8db5fcda9c6470ef15f8cd5a9cebd6cbc7d90b863831" },
+        { "snp/ask_ark_genoa_vlek.pem", "429a69c9422aa258ee4d8db5fcda9c6470ef15f8cd5a9cebd6cbc7d90b863831" },
+        { "snp/ask_ark_turin_vcek.pem", "4f125410563a2ab9a50356f9243f6fe0b6f73de98603f53f90339c70e9d7ad08" },
+        { "snp/ask_ark_turin_vlek.pem", "4f125410563a2ab9a50356f9243f6fe0b6f73de98603f53f90339c70e9d7ad08" },
+    };
+    time_t now = at("2025-06-01T00:00:00Z");
+    for (size_t i = 0; i < ELEMENTSOF(chains); i++) {
+        size_t size;
+        _cleanup_free_ uint8_t *pem = load(chains[i].file, &size);
+        _cleanup_(veil_x509_stack_freep) STACK_OF(X509) *certs = sk_X509_new_null();
+        assert_int_equal(veil_certs_parse(pem, size, certs), 0);
+        X509 *ask = sk_X509_value(certs, 0), *ark = sk_X509_value(certs, 1);
+        int r = veil_cert_check_issued(ask, ark, now, "ASK", "ARK");
+        if (r == 0) r = veil_cert_check_issued(ark, ark, now, "ARK", "ARK");
+        if (r < 0) fail_msg("%s: %s", chains[i].file, veil_err_msg());
+        uint8_t spki[32];
+        assert_int_equal(veil_cert_spki_sha256(ark, spki), 0);
+        hex_equal(spki, 32, chains[i].ark_spki);
+        /* and the wrong direction is refused */
+        assert_int_equal(veil_cert_check_issued(ark, ask, now, "ARK", "ASK"), -EACCES);
+    }
 }
 
 int main(void) {
@@ -382,7 +517,8 @@ int main(void) {
         cmocka_unit_test(test_tampered),      cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_wrong_chain),   cmocka_unit_test(test_time_window),
         cmocka_unit_test(test_tampered_certs), cmocka_unit_test(test_layouts),
-        cmocka_unit_test(test_unpinned_ark),
+        cmocka_unit_test(test_unpinned_ark), cmocka_unit_test(test_envelope),
+        cmocka_unit_test(test_product_chains),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

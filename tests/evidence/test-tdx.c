@@ -16,6 +16,7 @@
 #include "crypto/key.h"
 #include "crypto/ossl.h"
 #include "evidence/dcap-quote.h"
+#include "evidence/dcap-tcb.h"
 #include "evidence/tdx.h"
 
 #include <openssl/pem.h>
@@ -541,6 +542,99 @@ static void test_forged_hierarchy(void **state) {
     forge_done(&g);
 }
 
+/* The TCB-level rules on hand-made collateral bodies (the signature is checked elsewhere). */
+static void test_tcb_rules(void **state) {
+    (void)state;
+    struct veil_pck_info pck;
+    memset(&pck, 0, sizeof(pck));
+    for (int i = 0; i < 16; i++) pck.cpu_svn_components[i] = 4;
+    pck.pce_svn = 10;
+    json_t *details = json_object(), *advisories = json_array();
+    enum veil_tcb_status status;
+    /* TCB info v2 (SGX): sgxtcbcompNNsvn members; the first level the platform meets wins */
+    json_t *v2 = json_loads("{\"version\":2,\"tcbLevels\":["
+                            "{\"tcb\":{\"sgxtcbcomp01svn\":5,\"sgxtcbcomp02svn\":0,\"sgxtcbcomp03svn\":0,\"sgxtcbcomp04svn\":0,"
+                            "\"sgxtcbcomp05svn\":0,\"sgxtcbcomp06svn\":0,\"sgxtcbcomp07svn\":0,\"sgxtcbcomp08svn\":0,"
+                            "\"sgxtcbcomp09svn\":0,\"sgxtcbcomp10svn\":0,\"sgxtcbcomp11svn\":0,\"sgxtcbcomp12svn\":0,"
+                            "\"sgxtcbcomp13svn\":0,\"sgxtcbcomp14svn\":0,\"sgxtcbcomp15svn\":0,\"sgxtcbcomp16svn\":0,\"pcesvn\":10},"
+                            "\"tcbStatus\":\"UpToDate\"},"
+                            "{\"tcb\":{\"sgxtcbcomp01svn\":4,\"sgxtcbcomp02svn\":0,\"sgxtcbcomp03svn\":0,\"sgxtcbcomp04svn\":0,"
+                            "\"sgxtcbcomp05svn\":0,\"sgxtcbcomp06svn\":0,\"sgxtcbcomp07svn\":0,\"sgxtcbcomp08svn\":0,"
+                            "\"sgxtcbcomp09svn\":0,\"sgxtcbcomp10svn\":0,\"sgxtcbcomp11svn\":0,\"sgxtcbcomp12svn\":0,"
+                            "\"sgxtcbcomp13svn\":0,\"sgxtcbcomp14svn\":0,\"sgxtcbcomp15svn\":0,\"sgxtcbcomp16svn\":0,\"pcesvn\":9},"
+                            "\"tcbStatus\":\"SWHardeningNeeded\",\"advisoryIDs\":[\"INTEL-SA-00615\"]}]}", 0, NULL);
+    assert_non_null(v2);
+    assert_int_equal(veil_dcap_tcb_status(v2, &pck, NULL, &status, advisories, details), 0);
+    assert_int_equal(status, VEIL_TCB_SW_HARDENING_NEEDED);
+    assert_string_equal(json_string_value(json_array_get(advisories, 0)), "INTEL-SA-00615");
+    pck.pce_svn = 8; /* below every level */
+    assert_int_equal(veil_dcap_tcb_status(v2, &pck, NULL, &status, advisories, details), 0);
+    assert_int_equal(status, VEIL_TCB_UNKNOWN);
+    json_decref(v2);
+
+    /* convergence with the QE / TDX module status (Intel QVL convergeTcbStatus) */
+    assert_int_equal(veil_dcap_tcb_converge(VEIL_TCB_UP_TO_DATE, VEIL_TCB_OUT_OF_DATE), VEIL_TCB_OUT_OF_DATE);
+    assert_int_equal(veil_dcap_tcb_converge(VEIL_TCB_SW_HARDENING_NEEDED, VEIL_TCB_OUT_OF_DATE), VEIL_TCB_OUT_OF_DATE);
+    assert_int_equal(veil_dcap_tcb_converge(VEIL_TCB_CONFIGURATION_NEEDED, VEIL_TCB_OUT_OF_DATE),
+                     VEIL_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED);
+    assert_int_equal(veil_dcap_tcb_converge(VEIL_TCB_UP_TO_DATE, VEIL_TCB_REVOKED), VEIL_TCB_REVOKED);
+    assert_int_equal(veil_dcap_tcb_converge(VEIL_TCB_CONFIGURATION_NEEDED, VEIL_TCB_UP_TO_DATE), VEIL_TCB_CONFIGURATION_NEEDED);
+
+    /* the Phala TDX TCB info against a TDX 1.5 module (TEE_TCB_SVN[1] = 1): the module identity TDX_01 decides */
+    _cleanup_free_ char *path = vector_path("tdx/phala_tdx_quote_collateral.json");
+    json_t *root = json_load_file(path, 0, NULL);
+    json_t *tcb = json_loads(json_string_value(json_object_get(root, "tcb_info")), 0, NULL);
+    json_t *qe_identity = json_loads(json_string_value(json_object_get(root, "qe_identity")), 0, NULL);
+    assert_non_null(tcb);
+    memset(&pck, 0, sizeof(pck));
+    memset(pck.cpu_svn_components, 0xff, 16);
+    pck.pce_svn = 0xffff;
+    struct veil_tdx_report_body td;
+    memset(&td, 0, sizeof(td));
+    memset(td.tee_tcb_svn, 0xff, 16);
+    td.tee_tcb_svn[0] = 4; /* module SVN: TDX_01 level isvsvn 4 is UpToDate */
+    td.tee_tcb_svn[1] = 1;
+    assert_int_equal(veil_dcap_tcb_status(tcb, &pck, &td, &status, advisories, details), 0);
+    assert_int_equal(status, VEIL_TCB_UP_TO_DATE);
+    td.tee_tcb_svn[0] = 2; /* isvsvn 2 is OutOfDate: the platform converges to OutOfDate */
+    assert_int_equal(veil_dcap_tcb_status(tcb, &pck, &td, &status, advisories, details), 0);
+    assert_int_equal(status, VEIL_TCB_OUT_OF_DATE);
+    td.tee_tcb_svn[0] = 1; /* below every module level */
+    refused(veil_dcap_tcb_status(tcb, &pck, &td, &status, advisories, details), -EACCES, "below every TCB level");
+    td.tee_tcb_svn[0] = 4;
+    td.tee_tcb_svn[1] = 7; /* no TDX_07 identity */
+    refused(veil_dcap_tcb_status(tcb, &pck, &td, &status, advisories, details), -EACCES, "no tdxModuleIdentities entry 'TDX_07'");
+    td.tee_tcb_svn[1] = 1;
+    td.mr_signer_seam[0] = 1; /* a module signed by someone else */
+    refused(veil_dcap_tcb_status(tcb, &pck, &td, &status, advisories, details), -EACCES, "MRSIGNERSEAM");
+
+    /* the QE identity against QE reports that differ from it */
+    struct veil_sgx_report_body qe;
+    memset(&qe, 0, sizeof(qe));
+    assert_int_equal(veil_hex_decode("dc9e2a7c6f948f17474e34a7fc43ed030f7c1563f1babddf6340c82e0e54a8c5", qe.mr_signer, 32), 0);
+    qe.isv_prod_id = 2;
+    qe.isv_svn = 4;
+    qe.attributes[0] = 0x11;
+    assert_int_equal(veil_dcap_qe_status(qe_identity, &qe, &status, advisories), 0);
+    assert_int_equal(status, VEIL_TCB_UP_TO_DATE);
+    qe.isv_svn = 3;
+    refused(veil_dcap_qe_status(qe_identity, &qe, &status, advisories), -EACCES, "ISVSVN 3 is below every TCB level");
+    qe.isv_svn = 4;
+    qe.isv_prod_id = 1;
+    refused(veil_dcap_qe_status(qe_identity, &qe, &status, advisories), -EACCES, "ISVPRODID 1");
+    qe.isv_prod_id = 2;
+    qe.attributes[0] = 0x13; /* DEBUG: masked in */
+    refused(veil_dcap_qe_status(qe_identity, &qe, &status, advisories), -EACCES, "ATTRIBUTES");
+    qe.attributes[0] = 0x11;
+    qe.mr_signer[5] ^= 1;
+    refused(veil_dcap_qe_status(qe_identity, &qe, &status, advisories), -EACCES, "MRSIGNER");
+    json_decref(qe_identity);
+    json_decref(tcb);
+    json_decref(root);
+    json_decref(details);
+    json_decref(advisories);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spr_v4),
@@ -551,6 +645,7 @@ int main(void) {
         cmocka_unit_test(test_collateral_problems),
         cmocka_unit_test(test_policy),
         cmocka_unit_test(test_forged_hierarchy),
+        cmocka_unit_test(test_tcb_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
