@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Crash safety of flush and store: a failed or killed writer leaves the old version or the new one, never a mix. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "helpers.h"
+
+#define N VEIL_ENCFILE_NODE_SIZE
+#define SIZE (24 * N + 99)
+static char *dir;
+
+/* Version v of the file holds SIZE bytes derived from v alone. */
+static void version_contents(uint64_t v, uint8_t *out) {
+    test_fill(out, SIZE, v * 7919 + 1);
+}
+
+/* The file must verify, and hold exactly the contents of the version its header names. */
+static uint64_t check_consistent(const char *path) {
+    struct veil_encfile *f;
+    uint8_t *want = malloc(SIZE), *got = malloc(SIZE + 1);
+    assert_int_equal(veil_encfile_open(path, test_key, "/c", VEIL_ENCFILE_READ, NULL, &f), 0);
+    assert_int_equal(veil_encfile_verify(f), 0);
+    uint64_t v = veil_encfile_version(f);
+    version_contents(v, want);
+    assert_int_equal(veil_encfile_pread(f, got, SIZE + 1, 0), SIZE);
+    assert_memory_equal(got, want, SIZE);
+    veil_encfile_free(f);
+    free(want);
+    free(got);
+    return v;
+}
+
+/* A flush that fails half-way (the new file cannot grow: RLIMIT_FSIZE) keeps the old version. */
+static void test_failed_flush(void **state) {
+    (void)state;
+    char *path = test_path(dir, "fail.enc");
+    uint8_t *buf = malloc(SIZE);
+    version_contents(1, buf);
+    assert_int_equal(veil_encfile_store(path, test_key, "/c", 1, buf, SIZE, 0600), 0);
+
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct veil_encfile *f;
+        uint8_t *next = malloc(SIZE);
+        version_contents(2, next);
+        if (veil_encfile_open(path, test_key, "/c", VEIL_ENCFILE_WRITE, NULL, &f) < 0) _exit(10);
+        if (veil_encfile_pwrite(f, next, SIZE, 0) != SIZE) _exit(11);
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit lim = { .rlim_cur = 5 * N, .rlim_max = RLIM_INFINITY };
+        if (setrlimit(RLIMIT_FSIZE, &lim) < 0) _exit(12);
+        int r = veil_encfile_flush(f);
+        if (r != -EFBIG) _exit(13);
+        if (veil_encfile_version(f) != 1) _exit(14);
+        /* the old version is still there, whole */
+        struct veil_encfile *g;
+        uint8_t *old = malloc(SIZE), *got = malloc(SIZE);
+        version_contents(1, old);
+        if (veil_encfile_open(path, test_key, "/c", VEIL_ENCFILE_READ, NULL, &g) < 0) _exit(15);
+        if (veil_encfile_pread(g, got, SIZE, 0) != SIZE || memcmp(got, old, SIZE)) _exit(16);
+        veil_encfile_free(g);
+        /* the handle kept its changes: with the limit lifted, the same flush succeeds */
+        lim.rlim_cur = RLIM_INFINITY;
+        if (setrlimit(RLIMIT_FSIZE, &lim) < 0) _exit(17);
+        if (veil_encfile_flush(f) < 0 || veil_encfile_version(f) != 2) _exit(18);
+        veil_encfile_free(f);
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(check_consistent(path), 2);
+    assert_int_equal(test_dir_count(dir, 1), 0); /* no temporary file left */
+
+    /* the same for a whole-file store */
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        uint8_t *next = malloc(SIZE);
+        version_contents(2, next);
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit lim = { .rlim_cur = 3 * N, .rlim_max = RLIM_INFINITY };
+        if (setrlimit(RLIMIT_FSIZE, &lim) < 0) _exit(12);
+        version_contents(3, next);
+        _exit(veil_encfile_store(path, test_key, "/c", 3, next, SIZE, 0600) == -EFBIG ? 0 : 13);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(check_consistent(path), 2);
+    assert_int_equal(test_dir_count(dir, 1), 0);
+    free(buf);
+    unlink(path);
+    free(path);
+}
+
+/* A writer killed at random moments, mid-flush included: every time, one whole version is on disk. */
+static void test_killed_writer(void **state) {
+    (void)state;
+    char *path = test_path(dir, "kill.enc");
+    uint8_t *buf = malloc(SIZE);
+    version_contents(1, buf);
+    assert_int_equal(veil_encfile_store(path, test_key, "/c", 1, buf, SIZE, 0600), 0);
+    uint64_t seed = 42, last = 1;
+    unsigned rounds = 12, advanced = 0;
+    for (unsigned round = 0; round < rounds; round++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            uint8_t *next = malloc(SIZE);
+            struct veil_encfile *f;
+            if (veil_encfile_open(path, test_key, "/c", VEIL_ENCFILE_WRITE, NULL, &f) < 0) _exit(10);
+            for (;;) {
+                uint64_t v = veil_encfile_version(f) + 1;
+                version_contents(v, next);
+                /* rewrite a varying part, as an application would */
+                for (size_t at = 0; at < SIZE; at += N) {
+                    size_t n = MIN((size_t)N, SIZE - at);
+                    if (veil_encfile_pwrite(f, next + at, n, at) != (ssize_t)n) _exit(11);
+                }
+                if (veil_encfile_flush(f) < 0) _exit(12);
+            }
+        }
+        struct timespec ts = { 0, (long)(1 + test_rand(&seed) % 40) * 1000000L };
+        nanosleep(&ts, NULL);
+        kill(pid, SIGKILL);
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFSIGNALED(status));
+        uint64_t v = check_consistent(path);
+        assert_true(v >= last);
+        if (v > last) advanced++;
+        last = v;
+    }
+    print_message("# %u kills, versions reached %llu, %u rounds advanced\n", rounds, (unsigned long long)last, advanced);
+    assert_true(advanced > 0);
+    free(buf);
+    unlink(path);
+    free(path);
+}
+
+static int setup(void **state) {
+    (void)state;
+    /* a real filesystem (not tmpfs), where fsync and rename matter */
+    dir = test_dir_make("encfile-crash", 0);
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    test_dir_remove(dir);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_failed_flush),
+        cmocka_unit_test(test_killed_writer),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
