@@ -76,6 +76,7 @@ int veil_encfile_flush(struct veil_encfile *f) {
 
     if (!f->writable) return veil_err(-EROFS, "encrypted file opened read-only");
     if (!f->changed) return 0;
+    if (f->header.version == UINT64_MAX) return veil_err(-EOVERFLOW, "version counter exhausted");
     r = encfile_geometry(f->size, &g);
     if (r < 0) return r;
     r = encfile_new_salt(salt);

@@ -11,7 +11,7 @@
 #include "handle.h"
 
 /* Nodes sealed per pwrite. */
-#define STORE_RUN 16
+#define STORE_RUN 8
 
 /* Is [offset, offset+size) of fd entirely a hole? Only asked of sparse-capable sources. */
 static bool range_is_hole(int fd, uint64_t offset, uint64_t size) {
