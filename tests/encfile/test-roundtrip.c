@@ -247,6 +247,43 @@ static void test_versions(void **state) {
     free(path);
 }
 
+static void test_fd_and_peek(void **state) {
+    (void)state;
+    char *path = test_path(dir, "fd.enc");
+    assert_int_equal(veil_encfile_store(path, test_key, "/fd", 3, "hello", 5, 0600), 0);
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    struct veil_encfile_info info;
+    assert_int_equal(veil_encfile_peek(fd, &info), 0);
+    assert_false(info.authenticated);
+    assert_int_equal(info.version, 3);
+    assert_int_equal(info.size, 5);
+    assert_int_equal(info.data_node_count, 1);
+    assert_int_equal(info.tree_node_count, 1);
+    assert_int_equal(info.tree_depth, 1);
+    assert_int_equal(info.disk_size, 128 + 5 + 32);
+    struct veil_encfile *f;
+    assert_int_equal(veil_encfile_open_fd(fd, test_key, "/fd", NULL, &f), 0);
+    close(fd); /* the handle holds its own descriptor */
+    struct veil_encfile_info authed;
+    veil_encfile_get_info(f, &authed);
+    assert_true(authed.authenticated);
+    assert_memory_equal(authed.file_id, info.file_id, sizeof(info.file_id));
+    char buf[8];
+    assert_int_equal(veil_encfile_pread(f, buf, sizeof(buf), 0), 5);
+    assert_memory_equal(buf, "hello", 5);
+    assert_int_equal(veil_encfile_pwrite(f, "x", 1, 0), -EROFS);
+    assert_int_equal(veil_encfile_flush(f), -EROFS);
+    assert_int_equal(veil_encfile_close(f), 0);
+    /* peek refuses what is not an encfile */
+    fd = open(path, O_RDWR);
+    assert_int_equal(pwrite(fd, "X", 1, 0), 1);
+    assert_int_equal(veil_encfile_peek(fd, &info), -EBADMSG);
+    close(fd);
+    unlink(path);
+    free(path);
+}
+
 static void test_bad_arguments(void **state) {
     (void)state;
     char *path = test_path(dir, "bad.enc");
@@ -285,7 +322,7 @@ int main(void) {
         cmocka_unit_test(test_store_load),   cmocka_unit_test(test_store_fd),
         cmocka_unit_test(test_handle_write), cmocka_unit_test(test_empty_file_flushes),
         cmocka_unit_test(test_sparse_1g),    cmocka_unit_test(test_versions),
-        cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_fd_and_peek),  cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
