@@ -12,3 +12,5 @@ struct veil_command {
 /* One declaration per subcommand file. */
 int veil_cmd_version(int argc, char **argv);
 int veil_cmd_pfs(int argc, char **argv);
+int veil_cmd_attest(int argc, char **argv);
+int veil_cmd_verify(int argc, char **argv);

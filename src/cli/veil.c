@@ -9,6 +9,8 @@
 static const struct veil_command commands[] = {
     { "version", "print the version", veil_cmd_version },
     { "pfs", "encrypted files: keygen, encrypt, decrypt, verify, info", veil_cmd_pfs },
+    { "attest", "obtain TEE evidence for report data", veil_cmd_attest },
+    { "verify", "verify evidence and check it against a policy", veil_cmd_verify },
 };
 
 static void usage(FILE *out) {
