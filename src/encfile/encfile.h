@@ -123,6 +123,17 @@ int veil_encfile_load_fd(int fd, const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const
                          uint64_t *ret_version) _warn_unused_;
 
 /*
+ * Whole-file load into a file descriptor (a memfd): verify and decrypt in 1 MiB
+ * chunks, written with pwrite at their offsets, so no second full-size copy of
+ * the plaintext exists. out_fd is truncated to 0 first and then sized to the
+ * plaintext; all-zero chunks are not written, so a sparse file stays sparse.
+ * On failure out_fd is truncated to 0 again (no partial plaintext left in it).
+ */
+int veil_encfile_load_into_fd(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE],
+                              const char *logical_path, const uint64_t *pinned_version, int out_fd,
+                              uint64_t *ret_size, uint64_t *ret_version) _warn_unused_;
+
+/*
  * Whole-file store: encrypt data (or everything readable from src_fd, from offset 0
  * to its size at the time of the call, read with pread so the fd's offset is left
  * alone) as a fresh file (new random file id) bound to logical_path with the given

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <sys/mman.h>
+
 #include "base/err.h"
 #include "helpers.h"
 
@@ -284,6 +286,48 @@ static void test_fd_and_peek(void **state) {
     free(path);
 }
 
+static void test_load_into_fd(void **state) {
+    (void)state;
+    char *path = test_path(dir, "memfd.enc");
+    for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
+        size_t size = sizes[i];
+        uint8_t *plain = malloc(size + 1);
+        test_fill(plain, size, size + 13);
+        assert_int_equal(veil_encfile_store(path, test_key, "/m", 2, plain, size, 0600), 0);
+        int fd = memfd_create("plain", MFD_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "stale contents", 14), 14);
+        uint64_t got_size = 0, version = 0, pin = 2;
+        assert_int_equal(veil_encfile_load_into_fd(path, test_key, "/m", &pin, fd, &got_size, &version), 0);
+        assert_int_equal(got_size, size);
+        assert_int_equal(version, 2);
+        uint8_t *back = malloc(size + 1);
+        assert_int_equal(pread(fd, back, size + 1, 0), size);
+        assert_memory_equal(back, plain, size);
+        /* a failure (wrong path) leaves the fd empty */
+        assert_int_equal(veil_encfile_load_into_fd(path, test_key, "/other", NULL, fd, NULL, NULL), -EACCES);
+        close(fd);
+        free(back);
+        free(plain);
+    }
+    /* a tampered node half-way: nothing of the plaintext stays in the fd */
+    uint8_t *plain = malloc(3 * N);
+    test_fill(plain, 3 * N, 5);
+    assert_int_equal(veil_encfile_store(path, test_key, "/m", 1, plain, 3 * N, 0600), 0);
+    int efd = open(path, O_RDWR);
+    assert_int_equal(pwrite(efd, "!", 1, 128 + 2 * N + 9), 1);
+    close(efd);
+    int fd = memfd_create("plain", MFD_CLOEXEC);
+    assert_int_equal(veil_encfile_load_into_fd(path, test_key, "/m", NULL, fd, NULL, NULL), -EACCES);
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_int_equal(st.st_size, 0);
+    close(fd);
+    free(plain);
+    unlink(path);
+    free(path);
+}
+
 static void test_bad_arguments(void **state) {
     (void)state;
     char *path = test_path(dir, "bad.enc");
@@ -322,7 +366,8 @@ int main(void) {
         cmocka_unit_test(test_store_load),   cmocka_unit_test(test_store_fd),
         cmocka_unit_test(test_handle_write), cmocka_unit_test(test_empty_file_flushes),
         cmocka_unit_test(test_sparse_1g),    cmocka_unit_test(test_versions),
-        cmocka_unit_test(test_fd_and_peek),  cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_fd_and_peek),  cmocka_unit_test(test_load_into_fd),
+        cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
