@@ -86,6 +86,7 @@ int veil_encfile_flush(struct veil_encfile *f) {
 
     r = veil_atomic_begin(f->disk_path, f->mode, &pending);
     if (r < 0) return r;
+    if (fchown(pending.fd, f->uid, f->gid) < 0) { /* best effort: not root */ }
     struct encfile_header header = f->header;
     header.version = f->header.version + 1;
     r = write_data(f, pending.fd, &g, salt, level0);

@@ -24,7 +24,9 @@ struct veil_encfile {
     char *disk_path;    /* where flush writes; NULL for read-only handles from an fd */
     char *logical_path;
     bool writable;
-    mode_t mode;
+    mode_t mode;        /* kept by flush, with the owner when we may */
+    uid_t uid;
+    gid_t gid;
 
     /* volume key (32) | header key (32) | read cache (one node) */
     struct veil_secbuf *secret;

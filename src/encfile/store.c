@@ -99,11 +99,13 @@ static int store_common(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KE
     if (r < 0) return r;
     _cleanup_free_ struct encfile_entry *level0 = calloc(MAX((uint64_t)1, g.count[0]), sizeof(*level0));
     if (!level0) return -ENOMEM;
-    /* replacing a file keeps its permissions */
-    if (stat(disk_path, &st) == 0 && S_ISREG(st.st_mode)) mode = st.st_mode & 07777;
+    /* replacing a file keeps its permissions and, where we may, its owner */
+    bool replacing = stat(disk_path, &st) == 0 && S_ISREG(st.st_mode);
+    if (replacing) mode = st.st_mode & 07777;
 
     r = veil_atomic_begin(disk_path, mode, &pending);
     if (r < 0) return r;
+    if (replacing && fchown(pending.fd, st.st_uid, st.st_gid) < 0) { /* best effort: not root */ }
     encfile_keys_init(&keys, secret->data, header.file_id);
     r = store_nodes(pending.fd, &keys, salt, &g, src, level0);
     if (r >= 0)

@@ -328,6 +328,31 @@ static void test_load_into_fd(void **state) {
     free(path);
 }
 
+/* Replacing a file (store or flush) keeps its mode and, as root, its owner. */
+static void test_keeps_mode_and_owner(void **state) {
+    (void)state;
+    char *path = test_path(dir, "owner.enc");
+    assert_int_equal(veil_encfile_store(path, test_key, "/o", 1, "abc", 3, 0640), 0);
+    bool root = geteuid() == 0;
+    if (root) assert_int_equal(chown(path, 1234, 4321), 0);
+    assert_int_equal(chmod(path, 0604), 0);
+    assert_int_equal(veil_encfile_store(path, test_key, "/o", 2, "abcd", 4, 0600), 0);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0604);
+    if (root) assert_true(st.st_uid == 1234 && st.st_gid == 4321);
+    struct veil_encfile *f;
+    assert_int_equal(chmod(path, 0620), 0);
+    assert_int_equal(veil_encfile_open(path, test_key, "/o", VEIL_ENCFILE_WRITE, NULL, &f), 0);
+    assert_int_equal(veil_encfile_pwrite(f, "e", 1, 4), 1);
+    assert_int_equal(veil_encfile_close(f), 0);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0620);
+    if (root) assert_true(st.st_uid == 1234 && st.st_gid == 4321);
+    unlink(path);
+    free(path);
+}
+
 static void test_bad_arguments(void **state) {
     (void)state;
     char *path = test_path(dir, "bad.enc");
@@ -367,7 +392,7 @@ int main(void) {
         cmocka_unit_test(test_handle_write), cmocka_unit_test(test_empty_file_flushes),
         cmocka_unit_test(test_sparse_1g),    cmocka_unit_test(test_versions),
         cmocka_unit_test(test_fd_and_peek),  cmocka_unit_test(test_load_into_fd),
-        cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_keeps_mode_and_owner), cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
