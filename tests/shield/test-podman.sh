@@ -63,7 +63,7 @@ echo 1..8
 
 "${PODMAN_RUN[@]}" -d --name "$name" -v "$key:/keys/image.key:ro" -v "$work/data:/data" "$tag" \
   --dev-key-file /keys/image.key >/dev/null 2>"$work/run.err"
-for _ in $(seq 200); do podman logs "$name" 2>/dev/null | grep -q ready && break; sleep 0.1; done
+for _ in $(seq 600); do podman logs "$name" 2>/dev/null | grep -q ready && break; sleep 0.1; done
 podman logs "$name" >"$work/log" 2>&1
 check "the wrapped image runs under podman (runc, no privileges, no added capabilities)" grep -q ready "$work/log"
 check "the app (uid 1000) reads its encrypted data inside the container" \

@@ -161,16 +161,20 @@ check "death by SIGKILL gives 137" test $? -eq 137
 scenario mmap "mapped-$SENTINEL"
 "$VEIL_RUN" --root "$root" --dev-key-file "$key" --writeback-seconds 1 >"$work/out" 2>"$work/err" &
 vr=$!
-for _ in $(seq 100); do grep -q "child done" "$work/out" 2>/dev/null && break; sleep 0.05; done
-sleep 2.5
-check "a file written only through mmap by a child reaches the disk after its last user exits" \
-  bash -c "'$VEIL' pfs decrypt --key '$key' --path /data/mapped.bin '$root/data/mapped.bin' '$work/mapped' >/dev/null 2>&1 && grep -q 'mapped-$SENTINEL' '$work/mapped'"
+mapped_on_disk() {
+  "$VEIL" pfs decrypt --key "$key" --path /data/mapped.bin "$root/data/mapped.bin" "$work/mapped" >/dev/null 2>&1 &&
+    grep -q "mapped-$SENTINEL" "$work/mapped"
+}
+for _ in $(seq 600); do grep -q "child done" "$work/out" 2>/dev/null && break; sleep 0.05; done
+# the parent sleeps 4 s after its child exits; the copy must reach the disk meanwhile
+for _ in $(seq 70); do mapped_on_disk && break; sleep 0.05; done
+check "a file written only through mmap by a child reaches the disk after its last user exits" mapped_on_disk
 wait $vr
 
 scenario term
 FOO=x "$VEIL_RUN" --root "$root" --dev-key-file "$key" >"$work/out" 2>"$work/err" &
 vr=$!
-for _ in $(seq 100); do grep -q waiting "$work/out" 2>/dev/null && break; sleep 0.05; done
+for _ in $(seq 600); do grep -q waiting "$work/out" 2>/dev/null && break; sleep 0.05; done
 kill -TERM $vr; wait $vr; rc=$?
 check "SIGTERM is forwarded, the app's handler runs, its status comes back" \
   bash -c "[ $rc -eq 42 ] && grep -q 'handler ran for 15' '$work/out'"
