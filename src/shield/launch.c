@@ -142,6 +142,8 @@ _noreturn_ static void child(const struct veil_shield_launch *l, int sock) {
         if (setgroups(0, NULL) < 0 && errno != EPERM) child_fail(sock, "cannot drop supplementary groups", errno);
         if (setresgid(l->gid, l->gid, l->gid) < 0) child_fail(sock, "cannot set the group", errno);
         if (setresuid(l->uid, l->uid, l->uid) < 0) child_fail(sock, "cannot set the user", errno);
+        /* a change of credentials made us non-dumpable again */
+        prctl(PR_SET_DUMPABLE, 1);
     }
     int listener = -1;
     int r = veil_shield_filter_install(&listener);
