@@ -41,6 +41,9 @@ struct veil_shield {
     struct veil_shield_vault *vault;
     struct seccomp_notif_sizes sizes;
     atomic_uint_fast64_t notifications;
+    pthread_mutex_t leader_lock; /* which thread waits on the listener (see receiver()) */
+    pthread_cond_t leader_free;
+    bool leader_busy;
 };
 
 /* What to answer. */
@@ -741,6 +744,34 @@ static void respond(struct veil_shield *s, struct seccomp_notif *n, struct secco
         veil_log_debug("cannot answer pid %d: %m", n->pid);
 }
 
+/*
+ * Leader and followers: one thread at a time waits for notifications (several
+ * waiting threads would all be woken for each one, and the wake-ups cost more
+ * than the work). Before work that may take long — verifying a trusted file,
+ * decrypting or writing back an encrypted one — the receiving thread hands the
+ * listener to an idle follower, so one slow call never holds up the others.
+ */
+static __thread struct veil_shield *receiving_shield;
+
+static void hand_over_listener(void *ctx) {
+    (void)ctx;
+    struct veil_shield *s = receiving_shield;
+    if (!s) return; /* not a receiving thread, or it already handed over */
+    receiving_shield = NULL;
+    pthread_mutex_lock(&s->leader_lock);
+    s->leader_busy = false;
+    pthread_cond_signal(&s->leader_free);
+    pthread_mutex_unlock(&s->leader_lock);
+}
+
+static void become_receiver(struct veil_shield *s) {
+    pthread_mutex_lock(&s->leader_lock);
+    while (s->leader_busy) pthread_cond_wait(&s->leader_free, &s->leader_lock);
+    s->leader_busy = true;
+    pthread_mutex_unlock(&s->leader_lock);
+    receiving_shield = s;
+}
+
 static void *receiver(void *arg_) {
     struct veil_shield *s = arg_;
     _cleanup_free_ struct seccomp_notif *n = calloc(1, MAX(s->sizes.seccomp_notif, sizeof(*n)));
@@ -748,10 +779,12 @@ static void *receiver(void *arg_) {
     if (!n || !resp) return NULL;
     thread_take_app_ids(s);
     for (;;) {
+        if (!receiving_shield) become_receiver(s);
         memset(n, 0, s->sizes.seccomp_notif);
         if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, n) < 0) {
             if (errno == EINTR || errno == ENOENT) continue;
             if (errno != EBADF) veil_log_debug("notification receive ended: %m");
+            hand_over_listener(NULL);
             return NULL;
         }
         atomic_fetch_add_explicit(&s->notifications, 1, memory_order_relaxed);
@@ -774,8 +807,10 @@ int veil_shield_new(const struct veil_shield_options *o, struct veil_shield **re
         close(s->root_fd);
         return veil_err(-errno, "seccomp user notifications are not available");
     }
-    int r = veil_shield_trusted_new(s->root_fd, &s->trusted);
-    if (r >= 0) r = veil_shield_vault_new(s->root_size ? s->root : "/", &s->vault);
+    pthread_mutex_init(&s->leader_lock, NULL);
+    pthread_cond_init(&s->leader_free, NULL);
+    int r = veil_shield_trusted_new(s->root_fd, hand_over_listener, s, &s->trusted);
+    if (r >= 0) r = veil_shield_vault_new(s->root_size ? s->root : "/", hand_over_listener, s, &s->vault);
     if (r < 0) {
         veil_shield_trusted_free(s->trusted);
         close(s->root_fd);
