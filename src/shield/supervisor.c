@@ -723,10 +723,14 @@ static void respond(struct veil_shield *s, struct seccomp_notif *n, struct secco
             .newfd_flags = a.cloexec ? O_CLOEXEC : 0,
         };
         /* atomically installs the descriptor and answers the call with its number */
-        if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd) < 0 && errno != ENOENT)
-            veil_log_warning("cannot inject a descriptor into pid %d: %m", n->pid);
+        int r = ioctl(s->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd) < 0 ? -errno : 0;
         close(a.fd);
-        return;
+        if (r == 0 || r == -ENOENT) return; /* done, or the caller is gone */
+        /* e.g. EMFILE: the call is still unanswered, answer it with the error */
+        memset(resp, 0, s->sizes.seccomp_notif_resp);
+        resp->id = n->id;
+        resp->error = r;
+        break;
     }
     case ANSWER_CONTINUE:
         memset(resp, 0, s->sizes.seccomp_notif_resp);
