@@ -264,7 +264,9 @@ int main(int argc, char **argv) {
         .ephemeral_key = ephemeral->data,
         .threads = threads,
         .sync_wakeup = getenv("VEIL_SHIELD_NO_SYNC_WAKEUP") == NULL,
-        .switch_ids = cfg->uid != getuid() || cfg->gid != getgid(),
+        /* as root we serve an app of another user by taking its ids per thread; a developer's
+           unprivileged --root maps the app's user onto the developer's own ids instead */
+        .switch_ids = getuid() == 0 && (cfg->uid != 0 || cfg->gid != 0),
         .app_uid = cfg->uid,
         .app_gid = cfg->gid,
     };

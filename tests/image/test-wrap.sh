@@ -19,7 +19,7 @@ n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; [ $# -gt 1 ] && echo "# $2"; }
 check() { local what=$1; shift; if "$@" >log 2>&1; then ok "$what"; else not_ok "$what" "$(tail -3 log | tr '\n' ' ')"; fi; }
-echo "1..23"
+echo "1..24"
 
 # --- a base image: busybox-static, a user, an application directory ---
 mkdir -p root/bin root/etc root/app root/tmp root/usr/lib
@@ -78,6 +78,17 @@ out=$(podman run --rm --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=10
       --user 0 --entrypoint /bin/busybox "$name-w1:latest" sh -c 'head -c 7 /app/data.txt; echo; cat /etc/passwd | head -1' 2>&1)
 if [[ "$out" == VEILPFS*root:x:0:0* ]]; then ok "in the container: /app/data.txt is encrypted, /etc/passwd is not"; else not_ok "encrypted in the container" "$out"; fi
 
+# --- the wrapped image runs: a static stand-in for veil-run verifies the manifest and starts the app ---
+runtime=$VEIL_BUILD_ROOT/tests/image/veil-test-runtime
+"$veil" wrap base.oci.tar -k signer.pem --runtime "$runtime" -q -t "$name-run:latest" -o run.tar \
+    --arg 'echo $GREETING from $(/bin/busybox id -u) in $PWD' && podman load -i run.tar >/dev/null 2>&1 &&
+    podman_images+=("$name-run:latest")
+label=$(podman image inspect "$name-run:latest" --format '{{index .Config.Labels "org.veil.measurement"}}' 2>/dev/null)
+out=$(podman run --rm --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --network none "$name-run:latest" 2>&1)
+if [[ "$out" == *"measurement $label"* ]] && [[ "$out" == *"hello from 1000 in /app"* ]] && [ -n "$label" ]; then
+    ok "podman run: the runtime computes the labelled measurement in the container and starts the app as its user"
+else not_ok "podman run of the wrapped image" "$out"; fi
+
 # --- reproducible: same input, options and key give the same bytes ---
 wrap base.oci.tar -o r1.tar -t x:1 && wrap base.oci.tar -o r2.tar -t x:1
 check "wrapping twice gives byte-identical archives" cmp r1.tar r2.tar
@@ -131,4 +142,4 @@ if ! "$veil" inspect tamper >/dev/null 2>&1; then ok "veil inspect refuses a tam
 # a flipped byte in a wrapped directory's manifest (no archive digests to catch it first)
 cp -a outdir outdir2 && printf '\x01' | dd of=outdir2/veil/manifest bs=1 seek=200 conv=notrunc 2>/dev/null
 if ! "$veil" inspect outdir2 >/dev/null 2>&1; then ok "veil inspect refuses a tampered manifest"; else not_ok "tampered manifest accepted"; fi
-[ "$n" = 23 ] || echo "# ran $n tests"
+[ "$n" = 24 ] || echo "# ran $n tests"
