@@ -19,6 +19,7 @@
 #include "rootfs.h"
 
 #define COPY_BLOCK ((size_t)256 << 10)
+#define SHM_MAX_FILE ((uint64_t)4 << 20) /* encrypted temporaries up to this size go to tmpfs */
 
 VEIL_DEFINE_CLEANUP(struct archive_entry *, archive_entry_free, archive_entry_freep)
 
@@ -174,7 +175,8 @@ static int emit_group(struct image_emit *e, struct image_node **group, size_t co
             continue;
         }
         _cleanup_free_ char *tmp = NULL;
-        if (asprintf(&tmp, "%s/encrypted", e->tmp_dir) < 0) return -ENOMEM;
+        bool small = e->shm_dir && n->size <= SHM_MAX_FILE;
+        if (asprintf(&tmp, "%s/encrypted", small ? e->shm_dir : e->tmp_dir) < 0) return -ENOMEM;
         if ((r = veil_encfile_store_fd(tmp, e->key, n->path, 1, memfd, 0600)) < 0) {
             char detail[512];
             snprintf(detail, sizeof(detail), "%s", veil_err_msg()); /* veil_err() reuses that buffer */

@@ -261,6 +261,7 @@ struct wrap_state {
     struct image_tree *tree;
     struct rules rules;
     char *tmp_dir;
+    char *shm_dir; /* NULL when there is no usable /dev/shm */
     struct image_progress progress;
 };
 
@@ -377,7 +378,8 @@ static int wrap_to_dir(struct wrap_state *w, const uint8_t *runtime, size_t runt
         if (geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
         archive_write_disk_set_options(disk, flags);
         struct image_emit e = { .source = w->source, .root_fd = w->root_fd, .tree = w->tree, .writer = disk,
-                                .name_prefix = prefix, .key = o->image_key, .tmp_dir = w->tmp_dir, .progress = &w->progress };
+                                .name_prefix = prefix, .key = o->image_key, .tmp_dir = w->tmp_dir, .shm_dir = w->shm_dir,
+                                .progress = &w->progress };
         r = image_emit(&e);
     }
     _cleanup_free_ uint8_t *manifest = NULL;
@@ -411,7 +413,7 @@ struct layer_fill {
 static int fill_layer(struct archive *tw, const struct layer_fill *f) {
     if (!f->runtime) {
         struct image_emit e = { .source = f->w->source, .root_fd = f->w->root_fd, .tree = f->w->tree, .writer = tw,
-                                .name_prefix = "", .key = f->w->o->image_key, .tmp_dir = f->w->tmp_dir,
+                                .name_prefix = "", .key = f->w->o->image_key, .tmp_dir = f->w->tmp_dir, .shm_dir = f->w->shm_dir,
                                 .progress = &f->w->progress };
         return image_emit(&e);
     }
@@ -595,9 +597,15 @@ int veil_image_wrap(const struct veil_wrap_options *o, struct veil_wrap_result *
     mark_encrypted(&w, &res.content_size);
     w.verbatim = can_keep_layers(&w);
 
-    /* a private directory next to the output for encrypted temporaries (ciphertext only) */
+    /*
+     * Private directories for encrypted temporaries (ciphertext only, one file at a time):
+     * next to the output, and on tmpfs for small files. The encrypted file format stores
+     * atomically (fsync, rename, fsync directory), a disk flush per file that tmpfs makes
+     * free; large files stay off tmpfs, which is small in containers.
+     */
     dir_copy = strdup(o->output);
     if (!dir_copy || asprintf(&w.tmp_dir, "%s/.veil-wrap-XXXXXX", dirname(dir_copy)) < 0) {
+        w.tmp_dir = NULL;
         r = -ENOMEM;
         goto out;
     }
@@ -605,6 +613,10 @@ int veil_image_wrap(const struct veil_wrap_options *o, struct veil_wrap_result *
         r = veil_err(-errno, "cannot create a temporary directory next to %s", o->output);
         free(TAKE_PTR(w.tmp_dir));
         goto out;
+    }
+    if (o->encrypt_count) {
+        w.shm_dir = strdup("/dev/shm/veil-wrap-XXXXXX");
+        if (w.shm_dir && !mkdtemp(w.shm_dir)) free(TAKE_PTR(w.shm_dir));
     }
 
     image_progress_start(&w.progress, o->progress, "writing", res.content_size);
@@ -617,6 +629,8 @@ int veil_image_wrap(const struct veil_wrap_options *o, struct veil_wrap_result *
 out:
     remove_tree(w.tmp_dir);
     free(w.tmp_dir);
+    remove_tree(w.shm_dir);
+    free(w.shm_dir);
     rules_done(&w.rules);
     image_tree_free(w.tree);
     image_source_free(w.source);
