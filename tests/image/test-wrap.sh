@@ -19,7 +19,7 @@ n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; [ $# -gt 1 ] && echo "# $2"; }
 check() { local what=$1; shift; if "$@" >log 2>&1; then ok "$what"; else not_ok "$what" "$(tail -3 log | tr '\n' ' ')"; fi; }
-echo "1..27"
+echo "1..28"
 
 # --- a base image: busybox-static, a user, an application directory ---
 mkdir -p root/bin root/etc root/app root/tmp root/usr/lib
@@ -173,6 +173,30 @@ head -c 4096 /dev/urandom > garbage.tar
 if ! wrap garbage.tar -o g.tar 2>/dev/null && [ ! -e g.tar ]; then ok "a corrupt archive is refused"; else not_ok "corrupt archive"; fi
 
 # --- veil inspect notices a label that does not match ---
+# a label rewritten with every digest fixed up: only the measurement check can notice
+python3 - <<'PY'
+import hashlib, io, json, tarfile
+src = tarfile.open("w1.tar")
+files = {m.name: src.extractfile(m).read() for m in src.getmembers() if m.isfile()}
+index = json.loads(files["index.json"])
+mdig = index["manifests"][0]["digest"][7:]
+manifest = json.loads(files["blobs/sha256/" + mdig])
+config = json.loads(files["blobs/sha256/" + manifest["config"]["digest"][7:]])
+config["config"]["Labels"]["org.veil.measurement"] = "00" * 32
+cbytes = json.dumps(config).encode()
+cdig = hashlib.sha256(cbytes).hexdigest()
+manifest["config"] = {"mediaType": manifest["config"]["mediaType"], "digest": "sha256:" + cdig, "size": len(cbytes)}
+mbytes = json.dumps(manifest).encode()
+index["manifests"][0].update(digest="sha256:" + hashlib.sha256(mbytes).hexdigest(), size=len(mbytes))
+files["blobs/sha256/" + cdig] = cbytes
+files["blobs/sha256/" + hashlib.sha256(mbytes).hexdigest()] = mbytes
+files["index.json"] = json.dumps(index).encode()
+with tarfile.open("relabel.tar", "w") as out:
+    for name, data in files.items():
+        info = tarfile.TarInfo(name); info.size = len(data); out.addfile(info, io.BytesIO(data))
+PY
+if ! "$veil" inspect relabel.tar >/dev/null 2>relabel.err && grep -q "do not match" relabel.err; then
+    ok "veil inspect refuses a label that does not match the contents"; else not_ok "relabelled image accepted" "$(cat relabel.err)"; fi
 mkdir tamper && tar -C tamper -xf w1.tar
 cfg=$(python3 -c 'import json; m=json.load(open("tamper/index.json"))["manifests"][0]["digest"][7:]; print(json.load(open("tamper/blobs/sha256/"+m))["config"]["digest"][7:])')
 sed -i 's/"org.veil.measurement":"[0-9a-f]*"/"org.veil.measurement":"00"/' tamper/blobs/sha256/$cfg
@@ -180,4 +204,4 @@ if ! "$veil" inspect tamper >/dev/null 2>&1; then ok "veil inspect refuses a tam
 # a flipped byte in a wrapped directory's manifest (no archive digests to catch it first)
 cp -a outdir outdir2 && printf '\x01' | dd of=outdir2/veil/manifest bs=1 seek=200 conv=notrunc 2>/dev/null
 if ! "$veil" inspect outdir2 >/dev/null 2>&1; then ok "veil inspect refuses a tampered manifest"; else not_ok "tampered manifest accepted"; fi
-[ "$n" = 27 ] || echo "# ran $n tests"
+[ "$n" = 28 ] || echo "# ran $n tests"
