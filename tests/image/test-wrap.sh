@@ -19,7 +19,7 @@ n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; [ $# -gt 1 ] && echo "# $2"; }
 check() { local what=$1; shift; if "$@" >log 2>&1; then ok "$what"; else not_ok "$what" "$(tail -3 log | tr '\n' ' ')"; fi; }
-echo "1..28"
+echo "1..29"
 
 # --- a base image: busybox-static, a user, an application directory ---
 mkdir -p root/bin root/etc root/app root/tmp root/usr/lib
@@ -88,6 +88,20 @@ out=$(podman run --rm --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=10
 if [[ "$out" == *"measurement $label"* ]] && [[ "$out" == *"hello from 1000 in /app"* ]] && [ -n "$label" ]; then
     ok "podman run: the runtime computes the labelled measurement in the container and starts the app as its user"
 else not_ok "podman run of the wrapped image" "$out"; fi
+
+# --- python3 and its libraries from Debian's files, wrapped from a root directory, run under podman ---
+py=$(readlink -f /usr/bin/python3)
+mkdir -p pyroot/usr/bin pyroot/usr/lib pyroot/app
+cp "$py" pyroot/usr/bin/ && ln -s "$(basename "$py")" pyroot/usr/bin/python3
+for l in $(ldd "$py" | grep -o '/[^ ]*'); do mkdir -p "pyroot$(dirname "$l")" && cp -L "$l" "pyroot$l"; done
+cp -a "/usr/lib/$(basename "$py")" pyroot/usr/lib/
+echo 'import json, os; print("python says", json.dumps({"uid": os.getuid(), "cwd": os.getcwd()}))' > pyroot/app/main.py
+"$veil" wrap pyroot -k signer.pem --runtime "$runtime" -q -t "$name-py:latest" -o py.tar \
+    --entrypoint python3 --arg main.py --workdir /app --env PATH=/usr/bin --user 4242:4242 &&
+    podman load -i py.tar >/dev/null 2>&1 && podman_images+=("$name-py:latest")
+out=$(podman run --rm --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --network none "$name-py:latest" 2>&1)
+if [[ "$out" == *'python says {"uid": 4242, "cwd": "/app"}'* ]]; then ok "python3 with its libraries runs in the wrapped image"
+else not_ok "python3 in the wrapped image" "$out"; fi
 
 # --- a multi-layer image (podman build: a whiteout, a new file, a COPY) ---
 printf 'FROM %s\nUSER root\nRUN rm /app/data.txt && echo new > /app/new.txt\nCOPY extra.txt /app/extra.txt\n' "$name-base:latest" > Containerfile
@@ -204,4 +218,4 @@ if ! "$veil" inspect tamper >/dev/null 2>&1; then ok "veil inspect refuses a tam
 # a flipped byte in a wrapped directory's manifest (no archive digests to catch it first)
 cp -a outdir outdir2 && printf '\x01' | dd of=outdir2/veil/manifest bs=1 seek=200 conv=notrunc 2>/dev/null
 if ! "$veil" inspect outdir2 >/dev/null 2>&1; then ok "veil inspect refuses a tampered manifest"; else not_ok "tampered manifest accepted"; fi
-[ "$n" = 28 ] || echo "# ran $n tests"
+[ "$n" = 29 ] || echo "# ran $n tests"
