@@ -2,6 +2,8 @@
 /* process_vm_readv/writev, page by page so a string that ends just before an unmapped page is read. */
 #include "procmem.h"
 
+#include "caller-ids.h"
+
 #include <errno.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -20,6 +22,7 @@ int veil_shield_read_string(pid_t pid, uint64_t addr, char *buf, size_t size) {
         struct iovec local = { buf + done, want };
         struct iovec remote = { (void *)(uintptr_t)at, want };
         ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+        if (n < 0) veil_shield_caller_ids_note(-errno);
         if (n <= 0) return n < 0 ? -errno : -EFAULT;
         char *nul = memchr(buf + done, 0, (size_t)n);
         if (nul) return 0;
@@ -32,6 +35,7 @@ int veil_shield_read_mem(pid_t pid, uint64_t addr, void *data, size_t size) {
     struct iovec local = { data, size };
     struct iovec remote = { (void *)(uintptr_t)addr, size };
     ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+    if (n < 0) veil_shield_caller_ids_note(-errno);
     if (n < 0) return -errno;
     return (size_t)n == size ? 0 : -EFAULT;
 }
@@ -40,6 +44,7 @@ int veil_shield_write_mem(pid_t pid, uint64_t addr, const void *data, size_t siz
     struct iovec local = { (void *)data, size };
     struct iovec remote = { (void *)(uintptr_t)addr, size };
     ssize_t n = process_vm_writev(pid, &local, 1, &remote, 1, 0);
+    if (n < 0) veil_shield_caller_ids_note(-errno);
     if (n < 0) return -errno;
     return (size_t)n == size ? 0 : -EFAULT;
 }

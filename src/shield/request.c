@@ -11,6 +11,7 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "caller-ids.h"
 #include "procmem.h"
 #include "request.h"
 
@@ -26,13 +27,22 @@
  */
 
 void veil_shield_proc_access_begin(const struct veil_shield *s) {
+    uid_t uid;
+    gid_t gid;
+    if (veil_shield_caller_ids_fs(&uid, &gid)) { /* a caller's own ids were taken (caller-ids.c) */
+        syscall(SYS_setfsgid, gid);
+        syscall(SYS_setfsuid, uid);
+        return;
+    }
     if (!s->o.switch_ids) return;
     syscall(SYS_setfsgid, s->o.app_gid);
     syscall(SYS_setfsuid, s->o.app_uid);
 }
 
 void veil_shield_proc_access_end(const struct veil_shield *s) {
-    if (!s->o.switch_ids) return;
+    uid_t uid;
+    gid_t gid;
+    if (!s->o.switch_ids && !veil_shield_caller_ids_fs(&uid, &gid)) return;
     syscall(SYS_setfsuid, 0);
     syscall(SYS_setfsgid, 0);
 }
@@ -51,6 +61,7 @@ static int app_view_of_proc_link(const struct veil_shield *s, const char *link, 
     ssize_t n = readlink(link, host, sizeof(host) - 1);
     int err = errno;
     veil_shield_proc_access_end(s);
+    if (n < 0) veil_shield_caller_ids_note(-err);
     if (n < 0) return err == ENOENT ? -EBADF : -err;
     host[n] = 0;
     if (host[0] != '/') return -ENOTDIR; /* pipe:, socket:, anon_inode: */
