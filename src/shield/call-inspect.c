@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -40,17 +41,29 @@ struct answer veil_shield_call_stat(const struct request *q, int dirfd, uint64_t
     r = veil_shield_host_path(q->s, p.path, hp, sizeof(hp));
     if (r < 0) return answer_value(r);
     if (!veil_shield_still_valid(q)) return (struct answer){ .kind = ANSWER_NONE };
+    dev_t copy_dev;
+    ino_t copy_ino;
+    bool live = veil_shield_vault_copy_id(q->s->vault, p.path, &copy_dev, &copy_ino) == 0;
     if (is_statx) {
         struct statx stx;
         int f = (statx_flags & (AT_STATX_SYNC_TYPE | AT_NO_AUTOMOUNT)) | AT_SYMLINK_NOFOLLOW;
         if (statx(AT_FDCWD, hp, f, statx_mask, &stx) < 0) return answer_value(-errno);
         stx.stx_size = size;
         stx.stx_blocks = (size + 511) / 512;
+        if (live) {
+            stx.stx_ino = copy_ino;
+            stx.stx_dev_major = major(copy_dev);
+            stx.stx_dev_minor = minor(copy_dev);
+        }
         r = veil_shield_write_mem(q->pid, buf, &stx, sizeof(stx));
     } else {
         if (lstat(hp, &st) < 0) return answer_value(-errno);
         st.st_size = (off_t)size;
         st.st_blocks = (blkcnt_t)((size + 511) / 512);
+        if (live) {
+            st.st_dev = copy_dev;
+            st.st_ino = copy_ino;
+        }
         r = veil_shield_write_mem(q->pid, buf, &st, sizeof(st));
     }
     return answer_value(r < 0 ? -EFAULT : 0);

@@ -293,6 +293,17 @@ int veil_shield_vault_size(struct veil_shield_vault *v, const char *path, const 
     return 0;
 }
 
+int veil_shield_vault_copy_id(struct veil_shield_vault *v, const char *path, dev_t *ret_dev, ino_t *ret_ino) {
+    pthread_mutex_lock(&v->lock);
+    struct copy *c = find_locked(v, path);
+    if (c) {
+        *ret_dev = c->dev;
+        *ret_ino = c->ino;
+    }
+    pthread_mutex_unlock(&v->lock);
+    return c ? 0 : -ENOENT;
+}
+
 int veil_shield_vault_rename(struct veil_shield_vault *v, const char *old_path, const uint8_t *old_key,
                              const char *new_path, const uint8_t *new_key, unsigned flags) {
     char old_hp[PATH_MAX], new_hp[PATH_MAX];

@@ -36,6 +36,10 @@ void veil_shield_vault_free(struct veil_shield_vault *v);
 int veil_shield_vault_open(struct veil_shield_vault *v, const char *path, const uint8_t *key, int flags,
                            mode_t mode, uid_t uid, gid_t gid, int *ret_fd) _warn_unused_;
 /* The plaintext size of a regular encrypted file (for the stat family). */
+/* The device and inode of the live decrypted copy of PATH (what fstat on the app's descriptors shows); -ENOENT
+   when there is none. stat answers with them, so that stat(path) and fstat(fd) agree as on a local file system
+   (SQLite refuses to write a database whose path no longer names its open file). */
+int veil_shield_vault_copy_id(struct veil_shield_vault *v, const char *path, dev_t *ret_dev, ino_t *ret_ino);
 int veil_shield_vault_size(struct veil_shield_vault *v, const char *path, const uint8_t *key,
                            uint64_t *ret_size) _warn_unused_;
 /* Re-encrypt under the new path (and key), then remove the old file. flags: RENAME_NOREPLACE. */
