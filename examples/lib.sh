@@ -35,3 +35,19 @@ example_wrap() {
   [ -s "$key" ] || { head -c 32 /dev/urandom > "$key" && chmod 600 "$key"; } || return 1
   "$VEIL" wrap "$src" -k "$signer" --key "$key" -q -o "$out" "${WRAP_ARGS[@]}" "$@"
 }
+
+# example_src NAME CACHE: prints the example's source root in CACHE, built (or rebuilt when the example's definition
+# or the host's packages changed) by its build_root; the example must be loaded
+example_src() {
+  local w=$1 cache=$2 stamp src
+  mkdir -p "$cache"
+  stamp=$(cat "$EXAMPLES/$w/image.sh" "$EXAMPLES/lib.sh" "$VEIL_SOURCE_ROOT/tests/shield/lib.sh" /var/lib/dpkg/status | sha256sum | cut -c1-16)
+  src=$cache/$w-src
+  if [ "$(cat "$src/.stamp" 2>/dev/null)" != "$stamp" ]; then
+    rm -rf "$src" "$src.tmp"
+    build_root "$src.tmp" >"$cache/$w-build.log" 2>&1 || return 1
+    echo "$stamp" > "$src.tmp/.stamp"
+    mv "$src.tmp" "$src"
+  fi
+  echo "$src"
+}
