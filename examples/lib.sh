@@ -21,7 +21,7 @@ deb_version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo unknown; 
 
 # example_load NAME: defines the example's build_root, WRAP_ARGS, VOLUMES, PORTS, ready, smoke, ...
 example_load() {
-  unset -f build_root ready smoke version after after_restart prepare
+  unset -f build_root ready smoke version after after_restart
   unset NEEDS_PROC VOLUME_OWNER
   WRAP_ARGS=(); VOLUMES=(); PORTS=(); EXERCISED=
   . "$EXAMPLES/$1/image.sh"
