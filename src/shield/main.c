@@ -211,6 +211,12 @@ int main(int argc, char **argv) {
         return 2;
     }
 
+    /*
+     * Block the signals we forward (and SIGCHLD) before any thread exists: a
+     * thread that did not block them would take them with their default action,
+     * and a lost SIGCHLD would leave the app's exit unnoticed.
+     */
+    if (veil_shield_block_signals() < 0) return 1;
     struct self_digest self = { .started = false };
     self.started = pthread_create(&self.thread, NULL, self_digest_thread, &self) == 0;
 
@@ -293,7 +299,6 @@ int main(int argc, char **argv) {
     }
     /* orphans of the application come back to us to be reaped (we are PID 1 in a container anyway) */
     prctl(PR_SET_CHILD_SUBREAPER, 1);
-    if (veil_shield_block_signals() < 0) return 1;
     struct veil_shield_launch l = {
         .root = root,
         .argv = cfg->argv,
