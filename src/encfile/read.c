@@ -115,6 +115,8 @@ static int read_partial(struct veil_encfile *f, uint64_t index, size_t in, size_
 
 ssize_t veil_encfile_pread(struct veil_encfile *f, void *buf, size_t size, uint64_t offset) {
     uint8_t *out = buf;
+    int usable = encfile_check_usable(f);
+    if (usable < 0) return usable;
     if (offset >= f->size) return 0;
     size = (size_t)MIN((uint64_t)size, f->size - offset);
     if (size > SSIZE_MAX) size = SSIZE_MAX & ~(ENCFILE_NODE_SIZE - 1);
@@ -143,6 +145,8 @@ ssize_t veil_encfile_pread(struct veil_encfile *f, void *buf, size_t size, uint6
 }
 
 int veil_encfile_verify(struct veil_encfile *f) {
+    int usable = encfile_check_usable(f);
+    if (usable < 0) return usable;
     for (unsigned k = f->disk.depth; k >= 1; k--)
         for (uint64_t t = 0; t < f->disk.count[k]; t++) {
             int r = encfile_load_tree_node(f, k, t);
