@@ -74,19 +74,25 @@ int encfile_view_node(struct veil_encfile *f, uint64_t index, uint8_t *out) {
     return 0;
 }
 
-/* count full nodes starting at `index`, all clean on disk, read with one pread into out and decrypted in place */
+/* count full nodes starting at `index`, all clean on disk, read with one pread into out and decrypted in place;
+ * holes cost neither the pread nor crypto */
 static int read_run(struct veil_encfile *f, uint64_t index, uint64_t count, uint8_t *out) {
     size_t size = (size_t)count * ENCFILE_NODE_SIZE;
-    int r = veil_pread_all(f->fd, out, size, (off_t)encfile_node_offset(&f->disk, 0, index));
+    const struct encfile_entry *e[ENCFILE_READ_RUN];
+    bool any_data = false;
+    int r = 0;
+    for (uint64_t j = 0; j < count; j++) {
+        r = encfile_data_entry(f, index + j, &e[j]);
+        if (r < 0) return r;
+        any_data |= !encfile_entry_is_hole(e[j]);
+    }
+    if (any_data) r = veil_pread_all(f->fd, out, size, (off_t)encfile_node_offset(&f->disk, 0, index));
     for (uint64_t j = 0; r >= 0 && j < count; j++) {
-        const struct encfile_entry *e;
         uint8_t *node = out + j * ENCFILE_NODE_SIZE;
-        r = encfile_data_entry(f, index + j, &e);
-        if (r < 0) break;
-        if (encfile_entry_is_hole(e))
+        if (encfile_entry_is_hole(e[j]))
             memset(node, 0, ENCFILE_NODE_SIZE);
         else
-            r = encfile_open_node(&f->keys, e, 0, index + j, node, ENCFILE_NODE_SIZE, node);
+            r = encfile_open_node(&f->keys, e[j], 0, index + j, node, ENCFILE_NODE_SIZE, node);
     }
     if (r < 0) veil_wipe(out, size);
     return r;
