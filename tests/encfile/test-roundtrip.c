@@ -73,7 +73,9 @@ static void test_store_fd(void **state) {
         test_write_bytes(src, plain, size);
         int fd = open(src, O_RDONLY);
         assert_true(fd >= 0);
+        assert_int_equal(lseek(fd, (off_t)(size / 2), SEEK_SET), (off_t)(size / 2));
         assert_int_equal(veil_encfile_store_fd(path, test_key, "/g", 1, fd, 0640), 0);
+        assert_int_equal(lseek(fd, 0, SEEK_CUR), (off_t)(size / 2)); /* the offset is left alone */
         close(fd);
         struct veil_secbuf *out;
         fd = open(path, O_RDONLY);
