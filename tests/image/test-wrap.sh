@@ -19,7 +19,7 @@ n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; [ $# -gt 1 ] && echo "# $2"; }
 check() { local what=$1; shift; if "$@" >log 2>&1; then ok "$what"; else not_ok "$what" "$(tail -3 log | tr '\n' ' ')"; fi; }
-echo "1..29"
+echo "1..30"
 
 # --- a base image: busybox-static, a user, an application directory ---
 mkdir -p root/bin root/etc root/app root/tmp root/usr/lib
@@ -167,6 +167,15 @@ check "veil inspect reads the wrapped directory" "$veil" inspect outdir
 "$veil" pfs decrypt --key outdir.key --path /app/data.txt outdir/app/data.txt plain.txt >/dev/null 2>&1
 check "the encrypted file decrypts with the image key to the original" cmp plain.txt root/app/data.txt
 
+# --- a sparse file (GNU/pax sparse member) keeps its contents, holes included ---
+mkdir -p sparse/bin && cp /bin/busybox sparse/bin/ && ln -s busybox sparse/bin/sh && truncate -s 3M sparse/holes
+printf 'middle' | dd of=sparse/holes bs=1 seek=1000000 conv=notrunc 2>/dev/null
+tar -S --format=pax -C sparse -cf sparse.tar . && python3 "$src/make-oci.py" sparse-oci sparse.tar
+wrap sparse-oci -o sparse-w.tar
+want=$(sha256sum sparse/holes | cut -d' ' -f1)
+got=$("$veil" inspect --files sparse-w.tar 2>/dev/null | awk '$NF == "/holes" {print $(NF-1)}')
+if [ -n "$got" ] && [ "$got" = "$want" ]; then ok "a sparse member is hashed with its holes"; else not_ok "sparse member" "$got vs $want"; fi
+
 # --- a rootfs directory without --entrypoint is refused ---
 if ! wrap root -o noep.tar 2>/dev/null && [ ! -e noep.tar ]; then ok "rootfs without --entrypoint refused"; else not_ok "rootfs without entrypoint"; fi
 
@@ -218,4 +227,4 @@ if ! "$veil" inspect tamper >/dev/null 2>&1; then ok "veil inspect refuses a tam
 # a flipped byte in a wrapped directory's manifest (no archive digests to catch it first)
 cp -a outdir outdir2 && printf '\x01' | dd of=outdir2/veil/manifest bs=1 seek=200 conv=notrunc 2>/dev/null
 if ! "$veil" inspect outdir2 >/dev/null 2>&1; then ok "veil inspect refuses a tampered manifest"; else not_ok "tampered manifest accepted"; fi
-[ "$n" = 29 ] || echo "# ran $n tests"
+[ "$n" = 30 ] || echo "# ran $n tests"
