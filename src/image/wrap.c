@@ -16,6 +16,7 @@
 #include "base/err.h"
 #include "base/fileio.h"
 #include "crypto/key.h"
+#include "elf.h"
 #include "emit.h"
 #include "flatten.h"
 #include "image.h"
@@ -437,6 +438,7 @@ int veil_image_wrap(const struct veil_wrap_options *o, struct veil_wrap_result *
     if (o->encrypt_count && !o->image_key) return veil_err(-EINVAL, "encrypting needs an image key");
     if ((r = veil_read_file(o->runtime, MAX_RUNTIME_SIZE, &runtime, &runtime_size)) < 0)
         return veil_err(r, "cannot read the runtime %s", o->runtime);
+    if ((r = image_elf_check_static(runtime, runtime_size)) < 0) return r;
     if ((r = veil_key_id(o->signer, res.signer_id)) < 0) return r;
     if ((r = make_rules(&w)) < 0) goto out;
 
