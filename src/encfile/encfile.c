@@ -31,6 +31,10 @@ int encfile_alloc_tree(struct veil_encfile *f) {
     return 0;
 }
 
+int encfile_check_usable(const struct veil_encfile *f) {
+    return f->broken ? veil_err(-EIO, "the handle lost its file after a flush; reopen it") : 0;
+}
+
 void veil_encfile_free(struct veil_encfile *f) {
     if (!f) return;
     if (f->fd >= 0) close(f->fd);
@@ -52,6 +56,8 @@ static int read_header(struct veil_encfile *f, const uint64_t *pinned_version) {
     if (S_ISDIR(st.st_mode)) return veil_err(-EISDIR, "is a directory, not an encrypted file");
     if (!S_ISREG(st.st_mode)) return veil_err(-EINVAL, "not a regular file");
     f->mode = st.st_mode & 07777;
+    f->uid = st.st_uid;
+    f->gid = st.st_gid;
     if (st.st_size < ENCFILE_HEADER_SIZE) return veil_err(-EBADMSG, "not an encrypted veil file (too short)");
     r = veil_pread_all(f->fd, hdr, sizeof(hdr), 0);
     if (r < 0) return r;
@@ -79,6 +85,8 @@ static int start_new(struct veil_encfile *f) {
     r = encfile_header_key(f->volume_key, f->header.file_id, f->hdr_key);
     if (r < 0) return r;
     f->mode = 0600;
+    f->uid = geteuid();
+    f->gid = getegid();
     return encfile_geometry(0, &f->disk);
 }
 

@@ -11,8 +11,8 @@
 #define ENCFILE_DIRTY_MAX (VEIL_ENCFILE_DIRTY_LIMIT / ENCFILE_NODE_SIZE)
 #define ENCFILE_DIRTY_TABLE_SIZE (2 * ENCFILE_DIRTY_MAX) /* open addressing, power of two */
 #define ENCFILE_SLAB_NODES 16                            /* node buffers per secbuf slab */
-/* Full nodes read with one pread and decrypted in place. */
-#define ENCFILE_READ_RUN 128
+/* Full nodes read with one pread and decrypted in place: 256 KiB, so the copy is still in L2 when it is decrypted. */
+#define ENCFILE_READ_RUN 4
 
 struct encfile_dirty {
     uint64_t index;
@@ -24,7 +24,9 @@ struct veil_encfile {
     char *disk_path;    /* where flush writes; NULL for read-only handles from an fd */
     char *logical_path;
     bool writable;
-    mode_t mode;
+    mode_t mode;        /* kept by flush, with the owner when we may */
+    uid_t uid;
+    gid_t gid;
 
     /* volume key (32) | header key (32) | read cache (one node) */
     struct veil_secbuf *secret;
@@ -44,6 +46,7 @@ struct veil_encfile {
     uint64_t size;
     uint64_t keep_below; /* disk data nodes at or above this index were truncated away */
     bool changed;
+    bool broken; /* a flush committed but the handle could not follow it: every call fails */
     struct encfile_dirty *dirty; /* ENCFILE_DIRTY_TABLE_SIZE slots, allocated on first write */
     size_t dirty_count;
     struct veil_secbuf *slabs[ENCFILE_DIRTY_MAX / ENCFILE_SLAB_NODES];
@@ -64,6 +67,9 @@ bool encfile_node_on_disk(const struct veil_encfile *f, uint64_t index);
 uint8_t *encfile_dirty_find(const struct veil_encfile *f, uint64_t index);
 void encfile_dirty_clear(struct veil_encfile *f);
 void encfile_dirty_free(struct veil_encfile *f);
+
+/* -EIO (with a detail) when the handle is broken, else 0 */
+int encfile_check_usable(const struct veil_encfile *f) _warn_unused_;
 
 /* encfile.c: replace the disk state after a flush */
 void encfile_free_tree(struct veil_encfile *f);

@@ -74,19 +74,25 @@ int encfile_view_node(struct veil_encfile *f, uint64_t index, uint8_t *out) {
     return 0;
 }
 
-/* count full nodes starting at `index`, all clean on disk, read with one pread into out and decrypted in place */
+/* count full nodes starting at `index`, all clean on disk, read with one pread into out and decrypted in place;
+ * holes cost neither the pread nor crypto */
 static int read_run(struct veil_encfile *f, uint64_t index, uint64_t count, uint8_t *out) {
     size_t size = (size_t)count * ENCFILE_NODE_SIZE;
-    int r = veil_pread_all(f->fd, out, size, (off_t)encfile_node_offset(&f->disk, 0, index));
+    const struct encfile_entry *e[ENCFILE_READ_RUN];
+    bool any_data = false;
+    int r = 0;
+    for (uint64_t j = 0; j < count; j++) {
+        r = encfile_data_entry(f, index + j, &e[j]);
+        if (r < 0) return r;
+        any_data |= !encfile_entry_is_hole(e[j]);
+    }
+    if (any_data) r = veil_pread_all(f->fd, out, size, (off_t)encfile_node_offset(&f->disk, 0, index));
     for (uint64_t j = 0; r >= 0 && j < count; j++) {
-        const struct encfile_entry *e;
         uint8_t *node = out + j * ENCFILE_NODE_SIZE;
-        r = encfile_data_entry(f, index + j, &e);
-        if (r < 0) break;
-        if (encfile_entry_is_hole(e))
+        if (encfile_entry_is_hole(e[j]))
             memset(node, 0, ENCFILE_NODE_SIZE);
         else
-            r = encfile_open_node(&f->keys, e, 0, index + j, node, ENCFILE_NODE_SIZE, node);
+            r = encfile_open_node(&f->keys, e[j], 0, index + j, node, ENCFILE_NODE_SIZE, node);
     }
     if (r < 0) veil_wipe(out, size);
     return r;
@@ -96,14 +102,32 @@ static bool full_on_disk(const struct veil_encfile *f, uint64_t index) {
     return encfile_node_on_disk(f, index) && encfile_node_size(&f->disk, 0, index) == ENCFILE_NODE_SIZE;
 }
 
+/* Copy part of node `index` (not a full clean node) through the dirty table or the read cache. */
+static int read_partial(struct veil_encfile *f, uint64_t index, size_t in, size_t n, uint8_t *out) {
+    const uint8_t *d = encfile_dirty_find(f, index);
+    if (!d) {
+        if (!f->cache_valid || f->cache_index != index) {
+            f->cache_valid = false;
+            int r = encfile_view_node(f, index, f->cache);
+            if (r < 0) return r;
+            f->cache_valid = true;
+            f->cache_index = index;
+        }
+        d = f->cache;
+    }
+    memcpy(out, d + in, n);
+    return 0;
+}
+
 ssize_t veil_encfile_pread(struct veil_encfile *f, void *buf, size_t size, uint64_t offset) {
     uint8_t *out = buf;
+    int usable = encfile_check_usable(f);
+    if (usable < 0) return usable;
     if (offset >= f->size) return 0;
     size = (size_t)MIN((uint64_t)size, f->size - offset);
     if (size > SSIZE_MAX) size = SSIZE_MAX & ~(ENCFILE_NODE_SIZE - 1);
 
-    size_t done = 0;
-    while (done < size) {
+    for (size_t done = 0; done < size;) {
         uint64_t pos = offset + done, index = pos / ENCFILE_NODE_SIZE;
         size_t in = (size_t)(pos % ENCFILE_NODE_SIZE), n = MIN(ENCFILE_NODE_SIZE - in, size - done);
         int r;
@@ -114,33 +138,21 @@ ssize_t veil_encfile_pread(struct veil_encfile *f, void *buf, size_t size, uint6
                 count++;
             r = read_run(f, index, count, out + done);
             n = (size_t)count * ENCFILE_NODE_SIZE;
-        } else {
-            const uint8_t *d = encfile_dirty_find(f, index);
-            if (!d) {
-                if (!f->cache_valid || f->cache_index != index) {
-                    f->cache_valid = false;
-                    r = encfile_view_node(f, index, f->cache);
-                    if (r < 0) goto fail;
-                    f->cache_valid = true;
-                    f->cache_index = index;
-                }
-                d = f->cache;
-            }
-            memcpy(out + done, d + in, n);
-            r = 0;
+        } else
+            r = read_partial(f, index, in, n, out + done);
+        if (r < 0) {
+            /* no plaintext next to a failed node */
+            veil_wipe(out, done);
+            return r;
         }
-        if (r < 0) goto fail;
         done += n;
-        continue;
-    fail:
-        /* no partial plaintext next to a failed node */
-        veil_wipe(out, done);
-        return r;
     }
-    return (ssize_t)done;
+    return (ssize_t)size;
 }
 
 int veil_encfile_verify(struct veil_encfile *f) {
+    int usable = encfile_check_usable(f);
+    if (usable < 0) return usable;
     for (unsigned k = f->disk.depth; k >= 1; k--)
         for (uint64_t t = 0; t < f->disk.count[k]; t++) {
             int r = encfile_load_tree_node(f, k, t);
