@@ -10,10 +10,13 @@ static _Thread_local char detail[512];
 static _Thread_local char described[768];
 
 int veil_err(int err, const char *fmt, ...) {
+    /* format into a scratch buffer first: callers may pass veil_err_msg() as an argument */
+    char scratch[sizeof(detail)];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(detail, sizeof(detail), fmt, ap);
+    vsnprintf(scratch, sizeof(scratch), fmt, ap);
     va_end(ap);
+    memcpy(detail, scratch, sizeof(detail));
     return err;
 }
 

@@ -8,6 +8,7 @@
 #include "base/fileio.h"
 #include "base/log.h"
 #include "command.h"
+#include "evidence/collateral-x509.h"
 #include "evidence/evidence.h"
 
 static void verify_usage(FILE *out) {
@@ -18,6 +19,9 @@ static void verify_usage(FILE *out) {
             "  --sim-root PEM       trusted sim root (default: the local sim platform's)\n"
             "  --trust-dir DIR      pinned hardware roots; --collateral-dir DIR  collateral files\n"
             "  --now UNIX-SECONDS   verification time (default: now)\n"
+            "  --collateral DIR     same as --collateral-dir; --at YYYY-MM-DDTHH:MM:SSZ  same as --now\n"
+            "FILE is a veil evidence envelope, or raw hardware evidence recognised by its bytes:\n"
+            "an SNP report, a TDX/SGX quote, an Azure HCL report or vTPM evidence JSON\n"
             "exit status: 0 verified and accepted, 1 refused or invalid, 2 usage\n");
 }
 
@@ -56,6 +60,8 @@ int veil_cmd_verify(int argc, char **argv) {
         { "trust-dir", required_argument, NULL, 't' },
         { "collateral-dir", required_argument, NULL, 'c' },
         { "now", required_argument, NULL, 'n' },
+        { "collateral", required_argument, NULL, 'c' },
+        { "at", required_argument, NULL, 'a' },
         { "help", no_argument, NULL, 'h' },
         {},
     };
@@ -79,6 +85,15 @@ int veil_cmd_verify(int argc, char **argv) {
                 return 2;
             }
             opts.now = (time_t)t;
+            break;
+        }
+        case 'a': {
+            time_t t;
+            if (veil_time_parse(optarg, &t) < 0) {
+                veil_log_error("--at: %s", veil_err_msg());
+                return 2;
+            }
+            opts.now = t;
             break;
         }
         case 'h': verify_usage(stdout); return 0;

@@ -17,3 +17,4 @@ int veil_cmd_wrap(int argc, char **argv);
 int veil_cmd_inspect(int argc, char **argv);
 int veil_cmd_attest(int argc, char **argv);
 int veil_cmd_verify(int argc, char **argv);
+int veil_cmd_cas(int argc, char **argv);

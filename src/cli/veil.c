@@ -14,6 +14,7 @@ static const struct veil_command commands[] = {
     { "inspect", "show a wrapped image's measurement, signer and start-up", veil_cmd_inspect },
     { "attest", "obtain TEE evidence for report data", veil_cmd_attest },
     { "verify", "verify evidence and check it against a policy", veil_cmd_verify },
+    { "cas", "the attestation and secret service: serve, policies, audit", veil_cmd_cas },
 };
 
 static void usage(FILE *out) {

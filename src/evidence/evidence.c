@@ -6,6 +6,7 @@
 
 #include "base/cursor.h"
 #include "base/err.h"
+#include "collateral-verifiers.h"
 
 int veil_evidence_decode(const uint8_t *data, size_t size, struct veil_evidence *ret) {
     if (size > VEIL_EVIDENCE_MAX_SIZE) return veil_err(-EBADMSG, "evidence larger than %zu bytes", VEIL_EVIDENCE_MAX_SIZE);
@@ -70,6 +71,9 @@ int veil_evidence_verify(const uint8_t *data, size_t size, const struct veil_ver
                          struct veil_claims **ret_claims) {
     static const struct veil_verify_options defaults = { 0 };
     if (!opts) opts = &defaults;
+    /* raw hardware evidence (an SNP report, a DCAP quote, Azure vTPM evidence): hwverify recognises its bytes */
+    if (size < VEIL_EVIDENCE_MAGIC_SIZE || memcmp(data, VEIL_EVIDENCE_MAGIC, VEIL_EVIDENCE_MAGIC_SIZE) != 0)
+        return veil_hw_verify_raw(data, size, opts, ret_claims);
     struct veil_evidence ev;
     int r = veil_evidence_decode(data, size, &ev);
     if (r < 0) return r;

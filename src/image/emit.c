@@ -19,6 +19,7 @@
 #include "rootfs.h"
 
 #define COPY_BLOCK ((size_t)256 << 10)
+#define SHM_MAX_FILE ((uint64_t)4 << 20) /* encrypted temporaries up to this size go to tmpfs */
 
 VEIL_DEFINE_CLEANUP(struct archive_entry *, archive_entry_free, archive_entry_freep)
 
@@ -55,6 +56,7 @@ static char *entry_name(const struct image_emit *e, const struct image_node *n) 
 }
 
 static int write_header(struct image_emit *e, const struct image_node *n, uint64_t size, const char *hardlink_to) {
+    if (!e->writer) return 0; /* verbatim mode: the layers are copied, not written */
     _cleanup_(archive_entry_freep) struct archive_entry *ae = archive_entry_new();
     _cleanup_free_ char *name = entry_name(e, n);
     if (!ae || !name) return -ENOMEM;
@@ -69,7 +71,7 @@ static int write_header(struct image_emit *e, const struct image_node *n, uint64
 }
 
 static int write_data(struct image_emit *e, const void *buf, size_t size, const char *what) {
-    if (size == 0) return 0;
+    if (size == 0 || !e->writer) return 0;
     la_ssize_t w = archive_write_data(e->writer, buf, size);
     if (w < 0 || (size_t)w != size) return writer_err(e->writer, what);
     return 0;
@@ -79,34 +81,58 @@ static int write_data(struct image_emit *e, const void *buf, size_t size, const 
 struct content {
     struct archive *a; /* archive source */
     int fd;            /* file source (root directory) */
-    uint64_t offset;
+    uint64_t offset;   /* bytes handed out so far */
     uint8_t *buf;
+    /* archive source: a block not handed out yet (it follows a hole of a sparse member) */
+    const void *pending;
+    size_t pending_size;
+    uint64_t pending_offset;
+    bool has_pending, eof;
+    bool sparse;       /* a sparse member: a trailing hole reads as zeros up to `size` */
+    uint64_t size;
 };
 
 static int content_next(struct content *c, const void **ret, size_t *ret_size) {
     if (c->a) {
-        const void *block;
-        size_t size;
-        la_int64_t offset;
-        int r = archive_read_data_block(c->a, &block, &size, &offset);
-        if (r == ARCHIVE_EOF) {
+        if (!c->has_pending && !c->eof) {
+            la_int64_t offset;
+            int r = archive_read_data_block(c->a, &c->pending, &c->pending_size, &offset);
+            if (r == ARCHIVE_EOF)
+                c->eof = true;
+            else if (r != ARCHIVE_OK)
+                return image_archive_err(c->a, "corrupt or truncated layer");
+            else if (offset < 0 || (uint64_t)offset < c->offset)
+                return veil_err(-EBADMSG, "layer member data goes backwards");
+            else {
+                c->pending_offset = (uint64_t)offset;
+                c->has_pending = true;
+            }
+        }
+        if (!c->has_pending && c->sparse && c->offset < c->size) {
+            c->pending_offset = c->size; /* the trailing hole */
+            c->pending_size = 0;
+            c->pending = c->buf;
+            c->has_pending = true;
+        }
+        if (!c->has_pending) {
             *ret_size = 0;
             return 0;
         }
-        if (r != ARCHIVE_OK) return image_archive_err(c->a, "corrupt or truncated layer");
-        if ((uint64_t)offset > c->offset) {
+        if (c->pending_offset > c->offset) {
             /* a sparse member: its hole reads as zeros */
-            size_t gap = (size_t)MIN((uint64_t)offset - c->offset, COPY_BLOCK);
+            size_t gap = (size_t)MIN(c->pending_offset - c->offset, COPY_BLOCK);
             memset(c->buf, 0, gap);
             c->offset += gap;
             *ret = c->buf;
             *ret_size = gap;
             return 1;
         }
-        c->offset += size;
-        *ret = block;
-        *ret_size = size;
-        return size ? 1 : 0;
+        c->has_pending = false;
+        c->offset += c->pending_size;
+        *ret = c->pending;
+        *ret_size = c->pending_size;
+        if (c->pending_size == 0) return content_next(c, ret, ret_size);
+        return 1;
     }
     ssize_t n;
     do
@@ -173,7 +199,8 @@ static int emit_group(struct image_emit *e, struct image_node **group, size_t co
             continue;
         }
         _cleanup_free_ char *tmp = NULL;
-        if (asprintf(&tmp, "%s/encrypted", e->tmp_dir) < 0) return -ENOMEM;
+        bool small = e->shm_dir && n->size <= SHM_MAX_FILE;
+        if (asprintf(&tmp, "%s/encrypted", small ? e->shm_dir : e->tmp_dir) < 0) return -ENOMEM;
         if ((r = veil_encfile_store_fd(tmp, e->key, n->path, 1, memfd, 0600)) < 0) {
             char detail[512];
             snprintf(detail, sizeof(detail), "%s", veil_err_msg()); /* veil_err() reuses that buffer */
@@ -214,7 +241,14 @@ static int emit_files_from_layers(struct image_emit *e, struct image_node **file
     for (size_t layer = 0; layer < e->source->layer_count; layer++) {
         _cleanup_(image_layer_stream_freep) struct image_layer_stream *st = NULL;
         _cleanup_(veil_hash_freep) struct veil_hash *fp = NULL;
-        int r = image_layer_stream_open(e->source, layer, true, &st);
+        struct image_layer_ref *ref = &e->source->layers[layer];
+        uint64_t header = 0;
+        int r;
+        /* a blob used by two layers is stored once */
+        bool copy = e->verbatim != NULL;
+        for (size_t i = 0; copy && i < layer; i++) copy = strcmp(e->source->layers[i].digest, ref->digest) != 0;
+        if (copy && (r = image_ustar_begin(e->verbatim, &header)) < 0) return r;
+        r = image_layer_stream_open_tee(e->source, layer, true, copy ? e->verbatim->fd : -1, copy ? e->verbatim->offset : 0, &st);
         if (r < 0 || (r = veil_hash_new(VEIL_HASH_SHA256, &fp)) < 0) return r;
         struct archive *a = image_layer_stream_archive(st);
         for (uint64_t ordinal = 0;; ordinal++) {
@@ -226,15 +260,24 @@ static int emit_files_from_layers(struct image_emit *e, struct image_node **file
             if (next >= count || files[next]->src_layer != layer || files[next]->src_ordinal != ordinal) continue;
             size_t end = next;
             while (end < count && files[end]->src_layer == layer && files[end]->src_ordinal == ordinal) end++;
-            struct content c = { .a = a, .buf = buf };
+            struct content c = { .a = a, .buf = buf, .sparse = archive_entry_sparse_count(ae) > 0,
+                                 .size = (uint64_t)MAX(archive_entry_size(ae), 0) };
             if ((r = emit_group(e, files + next, end - next, &c)) < 0) return r;
             next = end;
         }
         if ((r = image_layer_stream_finish(st)) < 0) return r;
         uint8_t d[VEIL_SHA256_SIZE];
         if ((r = veil_hash_final(fp, d)) < 0) return r;
-        if (memcmp(d, e->source->layers[layer].fingerprint, sizeof(d)) != 0)
-            return veil_err(-EBADMSG, "layer %s changed while it was being wrapped", e->source->layers[layer].member);
+        if (memcmp(d, ref->fingerprint, sizeof(d)) != 0)
+            return veil_err(-EBADMSG, "layer %s changed while it was being wrapped", ref->member);
+        if (ref->size < 0) ref->size = (int64_t)image_layer_stream_bytes(st); /* docker archives do not say; now known */
+        if (copy) {
+            /* the copy is the verified blob itself: its digest is the input's */
+            char name[128];
+            snprintf(name, sizeof(name), e->docker_names ? "%s/layer.tar" : "blobs/sha256/%s", ref->digest + 7);
+            e->verbatim->offset += image_layer_stream_bytes(st);
+            if ((r = image_ustar_end(e->verbatim, header, name, image_layer_stream_bytes(st))) < 0) return r;
+        }
     }
     if (next != count) return veil_err(-EBADMSG, "a layer changed while it was being wrapped");
     return 0;

@@ -63,7 +63,13 @@ static int absolute(const char *base, const char *path, char *out, size_t out_si
 /* execvp's search, done in the image: the first PATH entry holding argv0. */
 static int resolve_argv0(struct image_tree *t, const struct strv *env, const char *cwd, const char *argv0, char *out,
                          size_t out_size) {
-    if (strchr(argv0, '/')) return absolute(cwd, argv0, out, out_size);
+    if (strchr(argv0, '/')) {
+        int r = absolute(cwd, argv0, out, out_size);
+        if (r < 0) return r;
+        struct image_node *n = image_tree_get(t, out);
+        if (!n || n->type == IMAGE_NODE_DIR) return veil_err(-ENOENT, "entrypoint %s is not a file in the image", out);
+        return 0;
+    }
     const char *path = env_get(env, "PATH");
     _cleanup_free_ char *copy = strdup(path ? path : DEFAULT_PATH);
     if (!copy) return -ENOMEM;
@@ -178,6 +184,8 @@ int image_startup_configure(const struct veil_wrap_options *o, struct image_sour
         return veil_err(-EINVAL, "the image has no entrypoint or command: give one with --entrypoint");
     for (size_t i = 0; r >= 0 && c && i < c->env_count; i++) r = env_set(&env, c->env[i]);
     for (size_t i = 0; r >= 0 && i < o->env_count; i++) r = env_set(&env, o->env[i]);
+    /* engines give a process the usual PATH when the image names none; so does the manifest */
+    if (r >= 0 && !env_get(&env, "PATH")) r = strv_push(&env, "PATH=" DEFAULT_PATH);
     if (r < 0) return r;
 
     char cwd[VEIL_MANIFEST_MAX_PATH + 2] = "/";

@@ -10,72 +10,24 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/fileio.h"
 #include "crypto/key.h"
+#include "elf.h"
 #include "emit.h"
 #include "flatten.h"
 #include "image.h"
 #include "layer.h"
+#include "oci.h"
+#include "rules.h"
 #include "sink.h"
 #include "startup.h"
 #include "ustar.h"
 
 #define MAX_RUNTIME_SIZE ((size_t)256 << 20)
-#define MEDIA_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define MEDIA_CONFIG "application/vnd.oci.image.config.v1+json"
-#define MEDIA_LAYER "application/vnd.oci.image.layer.v1.tar"
-
-static const char *const default_passthrough[] = { "/proc", "/sys", "/dev", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf" };
-static const char *const default_ephemeral[] = { "/tmp", "/run", "/var/tmp" };
-
-/* ---- rules ---- */
-
-struct rule {
-    char path[VEIL_MANIFEST_MAX_PATH + 2];
-    size_t size;
-    enum veil_manifest_class class;
-};
-
-struct rules {
-    struct rule *v;
-    size_t count;
-};
-
-static int rules_add(struct rules *rs, const char *path, enum veil_manifest_class class) {
-    struct rule r = { .class = class };
-    if (path[0] != '/' || image_path_normalise(path, r.path, sizeof(r.path), &r.size) < 0)
-        return veil_err(-EINVAL, "'%s' is not an absolute path without '..'", path);
-    for (size_t i = 0; i < rs->count; i++)
-        if (strcmp(rs->v[i].path, r.path) == 0) {
-            rs->v[i].class = class; /* the owner's word replaces a default */
-            return 0;
-        }
-    struct rule *v = realloc(rs->v, (rs->count + 1) * sizeof(*v));
-    if (!v) return -ENOMEM;
-    rs->v = v;
-    v[rs->count++] = r;
-    return 0;
-}
-
-static const struct rule *rules_match(const struct rules *rs, const char *path, size_t size) {
-    const struct rule *best = NULL;
-    for (size_t i = 0; i < rs->count; i++) {
-        const struct rule *r = &rs->v[i];
-        bool covers = r->size == 1 || (r->size <= size && memcmp(r->path, path, r->size) == 0 &&
-                                       (r->size == size || path[r->size] == '/'));
-        if (covers && (!best || r->size > best->size)) best = r;
-    }
-    return best;
-}
-
-static void rules_done(struct rules *rs) {
-    free(rs->v);
-}
 
 /* ---- the layer writer: libarchive's tar output into a hashing sink that writes the outer file ---- */
 
@@ -99,25 +51,9 @@ static struct archive *tar_writer(void) {
     return w;
 }
 
-static void digest_string(const uint8_t d[VEIL_SHA256_SIZE], char out[72]) {
-    char hex[2 * VEIL_SHA256_SIZE + 1];
-    veil_hex_encode(d, VEIL_SHA256_SIZE, hex);
-    snprintf(out, 72, "sha256:%s", hex);
-}
-
-static int sha256_string(const void *data, size_t size, char out[72]) {
-    uint8_t d[VEIL_SHA256_SIZE];
-    char hex[2 * VEIL_SHA256_SIZE + 1];
-    int r = veil_sha256(data, size, d);
-    if (r < 0) return r;
-    veil_hex_encode(d, sizeof(d), hex);
-    snprintf(out, 72, "sha256:%s", hex);
-    return 0;
-}
-
 /* ---- the manifest ---- */
 
-static int add_entries(struct image_tree *t, const struct rules *rs, struct veil_manifest_builder *b,
+static int add_entries(struct image_tree *t, const struct image_rules *rs, struct veil_manifest_builder *b,
                        struct veil_wrap_result *res) {
     _cleanup_free_ struct image_node **nodes = NULL;
     size_t count;
@@ -125,7 +61,7 @@ static int add_entries(struct image_tree *t, const struct rules *rs, struct veil
     if (r < 0) return r;
     for (size_t i = 0; i < count; i++) {
         struct image_node *n = nodes[i];
-        const struct rule *rule = rules_match(rs, n->path, n->path_size);
+        const struct image_rule *rule = image_rules_match(rs, n->path, n->path_size);
         if (rule && rule->class != VEIL_MANIFEST_ENCRYPTED) {
             res->unlisted_count++;
             continue;
@@ -191,64 +127,17 @@ static int write_veil_entries(struct archive *w, const char *prefix, const uint8
     return 0;
 }
 
-/* ---- the image config and OCI/docker documents ---- */
-
-static const char *go_arch(void) {
-    struct utsname u;
-    if (uname(&u) < 0) return "amd64";
-    if (!strcmp(u.machine, "aarch64")) return "arm64";
-    return "amd64";
-}
-
-static int make_config(const struct image_source *s, const char *layer_diff, const char *veil_diff, const char *measurement,
-                       const char *signer, char **ret, size_t *ret_size) {
-    json_t *root = s && s->config ? json_deep_copy(s->config->root) : json_pack("{s:s, s:s, s:s}", "architecture", go_arch(), "os", "linux", "created", "1970-01-01T00:00:00Z");
-    if (!root) return -ENOMEM;
-    json_t *cfg = json_object_get(root, "config");
-    if (!json_is_object(cfg)) {
-        cfg = json_object();
-        json_object_set_new(root, "config", cfg);
-    }
-    json_object_set_new(cfg, "Entrypoint", json_pack("[s]", VEIL_IMAGE_RUNTIME_PATH));
-    json_object_set_new(cfg, "Cmd", json_array());
-    json_object_set_new(cfg, "WorkingDir", json_string("/"));
-    json_object_del(cfg, "User");
-    json_object_del(cfg, "Env");
-    json_object_del(root, "container_config");
-    json_object_del(root, "container");
-    json_t *labels = json_object_get(cfg, "Labels");
-    if (!json_is_object(labels)) {
-        labels = json_object();
-        json_object_set_new(cfg, "Labels", labels);
-    }
-    json_object_set_new(labels, VEIL_IMAGE_LABEL_MEASUREMENT, json_string(measurement));
-    json_object_set_new(labels, VEIL_IMAGE_LABEL_SIGNER, json_string(signer));
-    json_object_set_new(root, "rootfs", json_pack("{s:s, s:[s,s]}", "type", "layers", "diff_ids", layer_diff, veil_diff));
-    json_object_set_new(root, "history", json_pack("[{s:s}, {s:s}]", "created_by", "veil wrap: the flattened image",
-                                                   "created_by", "veil wrap: /veil/veil-run and /veil/manifest"));
-    char *text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(root);
-    if (!text) return -ENOMEM;
-    *ret = text;
-    *ret_size = strlen(text);
-    return 0;
-}
-
-static char *dump(json_t *j) {
-    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(j);
-    return text;
-}
-
 /* ---- the whole conversion ---- */
 
 struct wrap_state {
     const struct veil_wrap_options *o;
+    bool verbatim; /* keep the input's layers unchanged (nothing to encrypt in any of them) */
     struct image_source *source;
     int root_fd;
     struct image_tree *tree;
-    struct rules rules;
+    struct image_rules rules;
     char *tmp_dir;
+    char *shm_dir; /* NULL when there is no usable /dev/shm */
     struct image_progress progress;
 };
 
@@ -265,18 +154,40 @@ static void remove_tree(const char *path) {
 }
 
 static int make_rules(struct wrap_state *w) {
-    int r = 0;
-    for (size_t i = 0; r >= 0 && i < ELEMENTSOF(default_passthrough); i++)
-        r = rules_add(&w->rules, default_passthrough[i], VEIL_MANIFEST_PASSTHROUGH);
-    for (size_t i = 0; r >= 0 && i < ELEMENTSOF(default_ephemeral); i++)
-        r = rules_add(&w->rules, default_ephemeral[i], VEIL_MANIFEST_EPHEMERAL);
+    int r = image_rules_add_defaults(&w->rules);
     for (size_t i = 0; r >= 0 && i < w->o->passthrough_count; i++)
-        r = rules_add(&w->rules, w->o->passthrough[i], VEIL_MANIFEST_PASSTHROUGH);
+        r = image_rules_add(&w->rules, w->o->passthrough[i], VEIL_MANIFEST_PASSTHROUGH);
     for (size_t i = 0; r >= 0 && i < w->o->encrypt_count; i++) {
         if (!strcmp(w->o->encrypt[i], "/")) return veil_err(-EINVAL, "--encrypt / would encrypt the runtime's libraries too; name the application's directories");
-        r = rules_add(&w->rules, w->o->encrypt[i], VEIL_MANIFEST_ENCRYPTED);
+        r = image_rules_add(&w->rules, w->o->encrypt[i], VEIL_MANIFEST_ENCRYPTED);
     }
+    /* the manifest refuses rules below passthrough or ephemeral ones: say so now, not after the copy */
+    for (size_t i = 0; r >= 0 && i < w->rules.count; i++)
+        for (size_t j = 0; j < w->rules.count; j++) {
+            const struct image_rule *a = &w->rules.v[i], *b = &w->rules.v[j];
+            if (i == j || b->class == VEIL_MANIFEST_ENCRYPTED || a->size <= b->size) continue;
+            if (image_rules_match(&(struct image_rules){ .v = (struct image_rule *)b, .count = 1 }, a->path, a->size))
+                return veil_err(-EINVAL, "%s lies below %s, which is %s", a->path, b->path, veil_manifest_class_name(b->class));
+        }
     return r;
+}
+
+/*
+ * The input's layers can be kept byte for byte when no layer holds a file below an
+ * encrypted path (not even one deleted or replaced by a later layer: it would stay in
+ * the image in plaintext), and the output format can carry them as they are.
+ */
+static bool can_keep_layers(struct wrap_state *w) {
+    if (!w->source || w->o->format == VEIL_WRAP_DIR) return false;
+    for (size_t i = 0; i < w->source->layer_count; i++)
+        if (w->o->format == VEIL_WRAP_DOCKER_ARCHIVE && w->source->layers[i].compressed) return false;
+    struct image_tree *t = w->tree;
+    for (size_t i = 0; i < t->bucket_count; i++)
+        for (struct image_node *n = t->buckets[i]; n; n = n->hash_next) {
+            const struct image_rule *rule = n->was_file ? image_rules_match(&w->rules, n->path, n->path_size) : NULL;
+            if (rule && rule->class == VEIL_MANIFEST_ENCRYPTED) return false;
+        }
+    return true;
 }
 
 /* Mark regular files below encrypted rules. */
@@ -289,7 +200,7 @@ static void mark_encrypted(struct wrap_state *w, uint64_t *ret_content) {
         struct image_node *n = nodes[i];
         if (n->type != IMAGE_NODE_FILE) continue;
         *ret_content += n->size;
-        const struct rule *rule = rules_match(&w->rules, n->path, n->path_size);
+        const struct image_rule *rule = image_rules_match(&w->rules, n->path, n->path_size);
         n->encrypted = rule && rule->class == VEIL_MANIFEST_ENCRYPTED;
     }
 }
@@ -347,7 +258,8 @@ static int wrap_to_dir(struct wrap_state *w, const uint8_t *runtime, size_t runt
         if (geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
         archive_write_disk_set_options(disk, flags);
         struct image_emit e = { .source = w->source, .root_fd = w->root_fd, .tree = w->tree, .writer = disk,
-                                .name_prefix = prefix, .key = o->image_key, .tmp_dir = w->tmp_dir, .progress = &w->progress };
+                                .name_prefix = prefix, .key = o->image_key, .tmp_dir = w->tmp_dir, .shm_dir = w->shm_dir,
+                                .progress = &w->progress };
         r = image_emit(&e);
     }
     _cleanup_free_ uint8_t *manifest = NULL;
@@ -381,7 +293,7 @@ struct layer_fill {
 static int fill_layer(struct archive *tw, const struct layer_fill *f) {
     if (!f->runtime) {
         struct image_emit e = { .source = f->w->source, .root_fd = f->w->root_fd, .tree = f->w->tree, .writer = tw,
-                                .name_prefix = "", .key = f->w->o->image_key, .tmp_dir = f->w->tmp_dir,
+                                .name_prefix = "", .key = f->w->o->image_key, .tmp_dir = f->w->tmp_dir, .shm_dir = f->w->shm_dir,
                                 .progress = &f->w->progress };
         return image_emit(&e);
     }
@@ -407,7 +319,7 @@ static int write_layer(struct image_ustar *u, bool docker, const struct layer_fi
     uint64_t size;
     if (r < 0 || (r = image_sink_finish(sink, d, &size)) < 0) return r;
     u->offset += size;
-    digest_string(d, digest);
+    image_digest_string(d, digest);
     char name[128];
     snprintf(name, sizeof(name), docker ? "%s/layer.tar" : "blobs/sha256/%s", digest + 7);
     if ((r = image_ustar_end(u, header, name, size)) < 0) return r;
@@ -425,6 +337,7 @@ static int wrap_to_archive(struct wrap_state *w, const uint8_t *runtime, size_t 
     struct image_ustar u = { .fd = af.fd };
     char layer_digest[72], veil_digest[72], config_digest[72], manifest_digest[72], name[128];
     uint64_t layer_size, veil_size;
+    json_t *oci_layers = NULL, *docker_layers = NULL;
     _cleanup_free_ uint8_t *manifest = NULL;
     _cleanup_free_ char *config = NULL, *image_manifest = NULL, *index = NULL;
     size_t manifest_size, config_size;
@@ -434,27 +347,46 @@ static int wrap_to_archive(struct wrap_state *w, const uint8_t *runtime, size_t 
     if (!docker && ((r = image_ustar_add_file(&u, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}", 30)) < 0 ||
                     (r = image_ustar_add_dir(&u, "blobs/")) < 0 || (r = image_ustar_add_dir(&u, "blobs/sha256/")) < 0))
         goto fail;
-    /* layer 1: the flattened image; then the manifest (it needs the files' hashes); layer 2: /veil */
-    struct layer_fill flat = { .w = w }, veil = { .w = w, .runtime = runtime, .runtime_size = runtime_size };
-    if ((r = write_layer(&u, docker, &flat, layer_digest, &layer_size)) < 0) goto fail;
+    /* the image's layers: kept as they are, or flattened into one; then the manifest (it
+     * needs the files' hashes) and the veil layer */
+    oci_layers = json_array();
+    docker_layers = json_array();
+    if (!oci_layers || !docker_layers) {
+        r = -ENOMEM;
+        goto fail;
+    }
+    if (w->verbatim) {
+        struct image_emit e = { .source = w->source, .root_fd = -1, .tree = w->tree, .tmp_dir = w->tmp_dir,
+                                .progress = &w->progress, .verbatim = &u, .docker_names = docker };
+        if ((r = image_emit(&e)) < 0) goto fail;
+        for (size_t i = 0; i < w->source->layer_count; i++) {
+            const struct image_layer_ref *l = &w->source->layers[i];
+            if ((r = image_oci_add_layer(oci_layers, docker_layers, image_oci_layer_media_type(l), l->digest, (uint64_t)l->size)) < 0)
+                goto fail;
+        }
+    } else {
+        struct layer_fill flat = { .w = w };
+        if ((r = write_layer(&u, docker, &flat, layer_digest, &layer_size)) < 0 ||
+            (r = image_oci_add_layer(oci_layers, docker_layers, IMAGE_MEDIA_LAYER, layer_digest, layer_size)) < 0)
+            goto fail;
+    }
     if ((r = build_manifest(w, res, &manifest, &manifest_size, body_digest)) < 0) goto fail;
-    veil.manifest = manifest;
-    veil.manifest_size = manifest_size;
-    if ((r = write_layer(&u, docker, &veil, veil_digest, &veil_size)) < 0) goto fail;
+    struct layer_fill veil = { .w = w, .runtime = runtime, .runtime_size = runtime_size, .manifest = manifest,
+                               .manifest_size = manifest_size };
+    if ((r = write_layer(&u, docker, &veil, veil_digest, &veil_size)) < 0 ||
+        (r = image_oci_add_layer(oci_layers, docker_layers, IMAGE_MEDIA_LAYER, veil_digest, veil_size)) < 0)
+        goto fail;
 
     /* config, manifest, index */
     if ((r = veil_sha256(runtime, runtime_size, runtime_digest)) < 0 ||
         (r = finish_labels(res, runtime_digest, body_digest, measurement, signer)) < 0 ||
-        (r = make_config(w->source, layer_digest, veil_digest, measurement, signer, &config, &config_size)) < 0 ||
-        (r = sha256_string(config, config_size, config_digest)) < 0)
+        (r = image_oci_config(w->source, w->verbatim ? NULL : layer_digest, veil_digest, measurement, signer, &config, &config_size)) < 0 ||
+        (r = image_sha256_string(config, config_size, config_digest)) < 0)
         goto fail;
     if (docker) {
         snprintf(name, sizeof(name), "%s.json", config_digest + 7);
         if ((r = image_ustar_add_file(&u, name, config, config_size)) < 0) goto fail;
-        char l1[80], l2[80];
-        snprintf(l1, sizeof(l1), "%s/layer.tar", layer_digest + 7);
-        snprintf(l2, sizeof(l2), "%s/layer.tar", veil_digest + 7);
-        image_manifest = dump(json_pack("[{s:s, s:[s], s:[s,s]}]", "Config", name, "RepoTags", o->tag, "Layers", l1, l2));
+        image_manifest = image_json_dump(json_pack("[{s:s, s:[s], s:O}]", "Config", name, "RepoTags", o->tag, "Layers", docker_layers));
         if (!image_manifest) {
             r = -ENOMEM;
             goto fail;
@@ -463,19 +395,17 @@ static int wrap_to_archive(struct wrap_state *w, const uint8_t *runtime, size_t 
     } else {
         snprintf(name, sizeof(name), "blobs/sha256/%s", config_digest + 7);
         if ((r = image_ustar_add_file(&u, name, config, config_size)) < 0) goto fail;
-        image_manifest = dump(json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:[{s:s, s:s, s:I}, {s:s, s:s, s:I}]}",
-                                        "schemaVersion", 2, "mediaType", MEDIA_MANIFEST,
-                                        "config", "mediaType", MEDIA_CONFIG, "digest", config_digest, "size", (json_int_t)config_size,
-                                        "layers", "mediaType", MEDIA_LAYER, "digest", layer_digest, "size", (json_int_t)layer_size,
-                                        "mediaType", MEDIA_LAYER, "digest", veil_digest, "size", (json_int_t)veil_size));
-        if (!image_manifest || (r = sha256_string(image_manifest, strlen(image_manifest), manifest_digest)) < 0) {
+        image_manifest = image_json_dump(json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:O}", "schemaVersion", 2, "mediaType", IMAGE_MEDIA_MANIFEST,
+                                        "config", "mediaType", IMAGE_MEDIA_CONFIG, "digest", config_digest, "size", (json_int_t)config_size,
+                                        "layers", oci_layers));
+        if (!image_manifest || (r = image_sha256_string(image_manifest, strlen(image_manifest), manifest_digest)) < 0) {
             r = r < 0 ? r : -ENOMEM;
             goto fail;
         }
         snprintf(name, sizeof(name), "blobs/sha256/%s", manifest_digest + 7);
         if ((r = image_ustar_add_file(&u, name, image_manifest, strlen(image_manifest))) < 0) goto fail;
-        index = dump(json_pack("{s:i, s:[{s:s, s:s, s:I, s:{s:s}}]}", "schemaVersion", 2, "manifests",
-                               "mediaType", MEDIA_MANIFEST, "digest", manifest_digest, "size", (json_int_t)strlen(image_manifest),
+        index = image_json_dump(json_pack("{s:i, s:[{s:s, s:s, s:I, s:{s:s}}]}", "schemaVersion", 2, "manifests",
+                               "mediaType", IMAGE_MEDIA_MANIFEST, "digest", manifest_digest, "size", (json_int_t)strlen(image_manifest),
                                "annotations", "org.opencontainers.image.ref.name", o->tag));
         if (!index) {
             r = -ENOMEM;
@@ -484,12 +414,16 @@ static int wrap_to_archive(struct wrap_state *w, const uint8_t *runtime, size_t 
         if ((r = image_ustar_add_file(&u, "index.json", index, strlen(index))) < 0) goto fail;
     }
     if ((r = image_ustar_finish(&u)) < 0 || (r = write_key(o)) < 0) goto fail;
+    json_decref(oci_layers);
+    json_decref(docker_layers);
     if ((r = veil_atomic_commit(&af)) < 0) {
         if (o->key_out && o->encrypt_count) unlink(o->key_out);
         return veil_err(r, "cannot write %s", o->output);
     }
     return 0;
 fail:
+    json_decref(oci_layers);
+    json_decref(docker_layers);
     veil_atomic_abort(&af);
     return r;
 }
@@ -504,6 +438,7 @@ int veil_image_wrap(const struct veil_wrap_options *o, struct veil_wrap_result *
     if (o->encrypt_count && !o->image_key) return veil_err(-EINVAL, "encrypting needs an image key");
     if ((r = veil_read_file(o->runtime, MAX_RUNTIME_SIZE, &runtime, &runtime_size)) < 0)
         return veil_err(r, "cannot read the runtime %s", o->runtime);
+    if ((r = image_elf_check_static(runtime, runtime_size)) < 0) return r;
     if ((r = veil_key_id(o->signer, res.signer_id)) < 0) return r;
     if ((r = make_rules(&w)) < 0) goto out;
 
@@ -524,10 +459,25 @@ int veil_image_wrap(const struct veil_wrap_options *o, struct veil_wrap_result *
         goto out;
     }
     mark_encrypted(&w, &res.content_size);
+    w.verbatim = can_keep_layers(&w);
+    /* the start-up configuration is decided again after the copy (from verified bytes);
+     * deciding it now makes a wrong --user or --entrypoint fail before the long part */
+    {
+        _cleanup_(veil_manifest_builder_freep) struct veil_manifest_builder *check = NULL;
+        if ((r = veil_manifest_builder_new(&check)) < 0 ||
+            (r = image_startup_configure(o, w.source, w.root_fd, w.tree, check)) < 0)
+            goto out;
+    }
 
-    /* a private directory next to the output for encrypted temporaries (ciphertext only) */
+    /*
+     * Private directories for encrypted temporaries (ciphertext only, one file at a time):
+     * next to the output, and on tmpfs for small files. The encrypted file format stores
+     * atomically (fsync, rename, fsync directory), a disk flush per file that tmpfs makes
+     * free; large files stay off tmpfs, which is small in containers.
+     */
     dir_copy = strdup(o->output);
     if (!dir_copy || asprintf(&w.tmp_dir, "%s/.veil-wrap-XXXXXX", dirname(dir_copy)) < 0) {
+        w.tmp_dir = NULL;
         r = -ENOMEM;
         goto out;
     }
@@ -535,6 +485,10 @@ int veil_image_wrap(const struct veil_wrap_options *o, struct veil_wrap_result *
         r = veil_err(-errno, "cannot create a temporary directory next to %s", o->output);
         free(TAKE_PTR(w.tmp_dir));
         goto out;
+    }
+    if (o->encrypt_count) {
+        w.shm_dir = strdup("/dev/shm/veil-wrap-XXXXXX");
+        if (w.shm_dir && !mkdtemp(w.shm_dir)) free(TAKE_PTR(w.shm_dir));
     }
 
     image_progress_start(&w.progress, o->progress, "writing", res.content_size);
@@ -547,7 +501,9 @@ int veil_image_wrap(const struct veil_wrap_options *o, struct veil_wrap_result *
 out:
     remove_tree(w.tmp_dir);
     free(w.tmp_dir);
-    rules_done(&w.rules);
+    remove_tree(w.shm_dir);
+    free(w.shm_dir);
+    image_rules_done(&w.rules);
     image_tree_free(w.tree);
     image_source_free(w.source);
     if (w.root_fd >= 0) close(w.root_fd);

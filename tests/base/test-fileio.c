@@ -58,6 +58,14 @@ static void test_abort_leaves_nothing(void **state) {
     assert_int_equal(veil_read_file("/nonexistent/x", 100, &(uint8_t *){ NULL }, &(size_t){ 0 }), -ENOENT);
 }
 
+/* A detail built from the previous detail must not garble itself. */
+static void test_detail_wraps_itself(void **state) {
+    (void)state;
+    veil_err(-EIO, "inner reason");
+    veil_err(-EIO, "outer: %s", veil_err_msg());
+    assert_string_equal(veil_err_msg(), "outer: inner reason");
+}
+
 static void test_hex(void **state) {
     (void)state;
     uint8_t in[3] = { 0x00, 0xab, 0xff }, out[3];
@@ -75,6 +83,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_atomic_replace),
         cmocka_unit_test(test_abort_leaves_nothing),
+        cmocka_unit_test(test_detail_wraps_itself),
         cmocka_unit_test(test_hex),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
