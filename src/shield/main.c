@@ -164,6 +164,8 @@ static int build_env(const struct veil_manifest_config *cfg, const char ***ret) 
 int main(int argc, char **argv) {
     /* keys and decrypted copies live in this process: keep root shells and core dumps out */
     prctl(PR_SET_DUMPABLE, 0);
+    /* a closed log pipe must not kill the supervisor (the child restores the default) */
+    signal(SIGPIPE, SIG_IGN);
     veil_log_setup_from_env("veil-run");
 
     const char *root = "/", *key_file = NULL, *expect_measurement = NULL, *expect_signer = NULL;
