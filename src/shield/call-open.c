@@ -84,6 +84,33 @@ static int secret_fd(const struct veil_shield_verdict *v, int *ret) {
     return 0;
 }
 
+/*
+ * O_TMPFILE asks for an unnamed file in a directory. Continued, the kernel
+ * would put its (plaintext) blocks on the host's disk; an unnamed memory file
+ * is the same thing without the disk. It cannot be linked into the tree later
+ * (linkat fails), which applications that use O_TMPFILE are prepared for.
+ */
+static struct answer tmpfile_open(const struct request *q, const struct veil_shield_resolved *p, int flags) {
+    struct stat st;
+    int r = veil_shield_disk_lstat(q->s, p->path, &st);
+    if (r < 0) return answer_value(r);
+    if (!S_ISDIR(st.st_mode)) return answer_value(-ENOTDIR);
+    /* what a file created in this directory would be */
+    char child[VEIL_SHIELD_PATH_MAX + 16];
+    int n = snprintf(child, sizeof(child), "%s/.tmpfile", p->path_size > 1 ? p->path : "");
+    struct veil_shield_verdict v;
+    veil_shield_classify(q->s->o.policy, child, (size_t)n, &v);
+    if (!veil_shield_is_encrypted_class(v.class)) return answer_value(-EACCES);
+    if ((flags & O_ACCMODE) == O_RDONLY) return answer_value(-EINVAL); /* as the kernel says */
+    _cleanup_close_ int memfd = memfd_create("veil:tmpfile", MFD_CLOEXEC);
+    if (memfd < 0) return answer_value(-errno);
+    char proc[64];
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", memfd);
+    int fd = open(proc, (flags & (O_ACCMODE | O_APPEND)) | O_CLOEXEC);
+    if (fd < 0) return answer_value(-errno);
+    return answer_fd(fd, flags & O_CLOEXEC);
+}
+
 struct answer veil_shield_call_open(const struct request *q, int dirfd, uint64_t path_addr, int flags, mode_t mode) {
     struct veil_shield *s = q->s;
     if (flags & O_PATH) return answer_continue(); /* no contents through an O_PATH descriptor */
@@ -97,6 +124,7 @@ struct answer veil_shield_call_open(const struct request *q, int dirfd, uint64_t
     bool writing = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
     bool cloexec = flags & O_CLOEXEC;
     const struct veil_shield_verdict *v = &p.verdict;
+    if ((flags & O_TMPFILE) == O_TMPFILE && v->class != VEIL_SHIELD_PASSTHROUGH) return tmpfile_open(q, &p, flags);
     switch (v->class) {
     case VEIL_SHIELD_PASSTHROUGH:
     case VEIL_SHIELD_DIRECTORY:
@@ -135,7 +163,6 @@ struct answer veil_shield_call_open(const struct request *q, int dirfd, uint64_t
         if (r == -ENOENT && p.must_be_dir) return answer_value(-EISDIR);
         if (r == 0 && !dac_allows(s, st.st_uid, st.st_gid, st.st_mode, open_want(flags))) return answer_value(-EACCES);
         if (r == -ENOENT && !may_create_in_parent(s, p.path)) return answer_value(-EACCES);
-        if (flags & O_TMPFILE) return answer_value(-EOPNOTSUPP);
         const uint8_t *key = veil_shield_key_for(s, v);
         if (!key) {
             veil_log_error("no key '%s' for %s", v->key_name ? v->key_name : "?", p.path);

@@ -34,6 +34,16 @@ if what == "main":
     os.rename("/data/report.tmp", "/data/report.txt")
     st = os.stat("/data/report.txt")
     print("report size", st.st_size)
+    import tempfile
+    for d in ("/tmp", "/data"):
+        with tempfile.TemporaryFile(dir=d) as f:  # O_TMPFILE where the kernel has it
+            f.write(sentinel.encode() * 100)
+            f.seek(0)
+            assert f.read(len(sentinel)) == sentinel.encode()
+    fd = os.open("/data", os.O_TMPFILE | os.O_RDWR, 0o600)
+    os.write(fd, sentinel.encode())
+    print("tmpfile read back:", os.pread(fd, len(sentinel), 0) == sentinel.encode())
+    os.close(fd)
     with open("/tmp/scratch", "w") as f:
         f.write(sentinel)
     assert open("/tmp/scratch").read() == sentinel
@@ -181,7 +191,7 @@ scenario() { printf '%s' "$*" > "$work/scenario"; "$VEIL" pfs encrypt --key "$ke
 
 "$MKIMAGE" --arg /usr/bin/python3 --arg /app/main.py --env PATH=/usr/bin --env LANG=C.UTF-8 --cwd /app \
   --encrypt /app --encrypt /data --runtime "$VEIL_RUN" --key-out "$key" "$root" || { echo "1..0 # mkimage failed"; exit 1; }
-echo 1..52
+echo 1..53
 
 run() { FOO=host-secret "$VEIL_RUN" --root "$root" --dev-key-file "$key" "$@" >"$work/out" 2>"$work/err"; }
 
@@ -192,6 +202,7 @@ check "python3 runs with encrypted /app (script and imported module)" grep -q "h
 [ $rc -eq 0 ] || { cat "$work/out" "$work/err" >&2; }
 check "reads an encrypted data file" grep -q "input: input for the app" "$work/out"
 check "stat reports the plaintext size" grep -q "report size $(( ${#SENTINEL} * 1001 + 3 ))" "$work/out"
+check "O_TMPFILE files live in memory (read back; the sentinel scan below finds nothing)" grep -q "tmpfile read back: True" "$work/out"
 check "O_APPEND appends, O_EXCL refuses an existing file" bash -c "grep -q 'appended size $(( ${#SENTINEL} * 1001 + 11 ))' '$work/out' && grep -q 'O_EXCL ok' '$work/out'"
 check "fork: the child's file is seen by the parent" grep -q "child wrote: from the child" "$work/out"
 check "exec of a trusted binary from a child process" grep -q "exec: 42" "$work/out"
