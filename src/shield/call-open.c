@@ -113,7 +113,16 @@ static struct answer tmpfile_open(const struct request *q, const struct veil_shi
 
 struct answer veil_shield_call_open(const struct request *q, int dirfd, uint64_t path_addr, int flags, mode_t mode) {
     struct veil_shield *s = q->s;
-    if (flags & O_PATH) return answer_continue(); /* no contents through an O_PATH descriptor */
+    /*
+     * O_PATH: no contents through the descriptor itself, but reopening it
+     * through /proc/self/fd/N opens what it points at. So it must point at the
+     * verified or decrypted copy, never at the file on disk, and an unknown file
+     * is refused as ever. The kernel does not inject O_PATH descriptors (fget()
+     * refuses them), so the app gets a read-only descriptor of the copy — a
+     * superset — and only where it may read the file.
+     */
+    bool path_only = flags & O_PATH;
+    if (path_only) flags = (flags & (O_NOFOLLOW | O_CLOEXEC | O_DIRECTORY)) | O_RDONLY;
     bool creating_excl = (flags & O_CREAT) && (flags & O_EXCL);
     bool follow = !(flags & O_NOFOLLOW) && !creating_excl;
     struct veil_shield_resolved p;
@@ -131,11 +140,13 @@ struct answer veil_shield_call_open(const struct request *q, int dirfd, uint64_t
         return answer_continue();
     case VEIL_SHIELD_SYMLINK:
         /* only reached with O_NOFOLLOW or O_CREAT|O_EXCL */
+        if (path_only) return answer_continue(); /* a descriptor of the link itself */
         return answer_value(creating_excl ? -EEXIST : -ELOOP);
     case VEIL_SHIELD_TRUSTED: {
         if (creating_excl) return answer_value(-EEXIST);
         if (flags & O_DIRECTORY) return answer_value(-ENOTDIR);
         if (writing) return answer_value(-EROFS);
+        if (!dac_allows(s, v->uid, v->gid, v->mode, 4)) return answer_value(-EACCES);
         int fd = -1;
         r = veil_shield_trusted_open(s->trusted, p.path, p.path_size, v, &fd);
         if (r < 0) return answer_value(r == -ENOENT ? -ENOENT : -EACCES);
@@ -153,7 +164,8 @@ struct answer veil_shield_call_open(const struct request *q, int dirfd, uint64_t
         struct stat st;
         r = veil_shield_disk_lstat(s, p.path, &st);
         if (r == 0 && !S_ISREG(st.st_mode)) {
-            if (S_ISLNK(st.st_mode)) return answer_value(creating_excl ? -EEXIST : -ELOOP);
+            if (S_ISLNK(st.st_mode))
+                return path_only ? answer_continue() : answer_value(creating_excl ? -EEXIST : -ELOOP);
             if (creating_excl) return answer_value(-EEXIST);
             return answer_continue(); /* directories, fifos, sockets: nothing to decrypt */
         }

@@ -167,6 +167,8 @@ elif what == "semantics":
     t("relative-with-cwd", lambda: (os.chdir("/data"), open("from-tmp").read())[1], "ephemeral")
     t("dirfd-relative", lambda: os.read(os.open("from-tmp", os.O_RDONLY, dir_fd=os.open("/data", os.O_RDONLY)), 20), b"ephemeral")
     t("statx-size", lambda: os.stat("/data/from-tmp").st_size, 9)
+    t("o-path-points-at-the-copy", lambda: os.fstat(os.open("/data/from-tmp", os.O_PATH)).st_size, 9)
+    t("o-path-unknown-refused", lambda: os.open("/etc/shadow", os.O_PATH), ("errno", errno.EACCES))
     import resource
     resource.setrlimit(resource.RLIMIT_NOFILE, (16, 16))
     def exhaust():
@@ -191,7 +193,8 @@ scenario() { printf '%s' "$*" > "$work/scenario"; "$VEIL" pfs encrypt --key "$ke
 
 "$MKIMAGE" --arg /usr/bin/python3 --arg /app/main.py --env PATH=/usr/bin --env LANG=C.UTF-8 --cwd /app \
   --encrypt /app --encrypt /data --runtime "$VEIL_RUN" --key-out "$key" "$root" || { echo "1..0 # mkimage failed"; exit 1; }
-echo 1..53
+echo "not in the manifest" > "$root/etc/shadow"
+echo 1..55
 
 run() { FOO=host-secret "$VEIL_RUN" --root "$root" --dev-key-file "$key" "$@" >"$work/out" 2>"$work/err"; }
 
@@ -258,7 +261,7 @@ scenario semantics; run
 while read -r _ name result; do
   if [ "$result" = ok ]; then ok "semantics: $name"; else not_ok "semantics: $name ($result)"; fi
 done < <(grep '^SEM ' "$work/out")
-[ "$(grep -c '^SEM ' "$work/out")" -eq 26 ] || { not_ok "semantics: all 26 checks ran"; cat "$work/err" >&2; }
+[ "$(grep -c '^SEM ' "$work/out")" -eq 28 ] || { not_ok "semantics: all 28 checks ran"; cat "$work/err" >&2; }
 
 # --- tampering -------------------------------------------------------------------------------------------
 cp "$root/data/input.txt" "$work/input.good"
