@@ -9,7 +9,7 @@ work=$(mktemp -d /var/tmp/veil-shield-python.XXXXXX)
 [ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
 root=$work/root
 key=$work/image.key
-SENTINEL=VEIL-SENTINEL-7f3a9c
+SENTINEL=VEIL-SENTINEL-$(od -An -N8 -tx1 /dev/urandom | tr -d " \n")  # random: no file holds it beforehand
 
 python_root "$root"
 copy_binary "$root" /usr/lib/python3.11/lib-dynload/_ctypes.cpython-311-x86_64-linux-gnu.so  # libffi
