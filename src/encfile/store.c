@@ -74,6 +74,17 @@ static int content_digest(struct store_source *src, const struct encfile_geometr
     return veil_hash_final(h, ret);
 }
 
+/* Run digests are unkeyed hashes of plaintext: wiped, not just freed. */
+struct run_digests {
+    size_t count;
+    uint8_t (*digest)[VEIL_SHA256_SIZE];
+};
+
+static void run_digests_done(struct run_digests *runs) {
+    if (runs->digest) veil_wipe(runs->digest, runs->count * VEIL_SHA256_SIZE);
+    free(runs->digest);
+}
+
 static int store_nodes(int out, struct encfile_keys *k, const uint8_t salt[ENCFILE_SALT_SIZE],
                        const struct encfile_geometry *g, struct store_source *src, struct encfile_entry *level0) {
     _cleanup_free_ uint8_t *sealed = malloc(STORE_RUN * ENCFILE_NODE_SIZE);
@@ -94,8 +105,9 @@ static int store_nodes(int out, struct encfile_keys *k, const uint8_t salt[ENCFI
             /* never seal other bytes under a salt derived from these (that would reuse nonces) */
             uint8_t digest[VEIL_SHA256_SIZE];
             if ((r = veil_sha256(plain, size, digest)) < 0) return r;
-            if (memcmp(digest, src->run_digest[first / STORE_RUN], sizeof(digest)))
-                return veil_err(-EBUSY, "the plaintext changed while it was being stored");
+            bool same = !memcmp(digest, src->run_digest[first / STORE_RUN], sizeof(digest));
+            veil_wipe(digest, sizeof(digest));
+            if (!same) return veil_err(-EBUSY, "the plaintext changed while it was being stored");
         }
         for (uint64_t j = 0; j < count; j++) {
             if (hole[j]) continue;
@@ -140,15 +152,17 @@ static int store_common(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KE
     r = veil_secbuf_new(2 * 32, &secret);
     if (r < 0) return r;
     memcpy(secret->data, key, VEIL_ENCFILE_KEY_SIZE);
-    _cleanup_free_ uint8_t (*runs)[VEIL_SHA256_SIZE] = NULL;
+    _cleanup_(run_digests_done) struct run_digests runs = { 0 };
     if (deterministic) {
         uint8_t digest[VEIL_SHA256_SIZE];
-        runs = calloc(MAX((uint64_t)1, (g.count[0] + STORE_RUN - 1) / STORE_RUN), sizeof(*runs));
-        if (!runs) return -ENOMEM;
-        r = content_digest(src, &g, runs, digest);
+        runs.count = (size_t)MAX((uint64_t)1, (g.count[0] + STORE_RUN - 1) / STORE_RUN);
+        runs.digest = calloc(runs.count, VEIL_SHA256_SIZE);
+        if (!runs.digest) return -ENOMEM;
+        r = content_digest(src, &g, runs.digest, digest);
         if (r >= 0) r = encfile_deterministic_ids(secret->data, logical_path, version, size, digest, header.file_id, salt);
+        veil_wipe(digest, sizeof(digest));
         if (r < 0) return r;
-        if (src->recheck) src->run_digest = (const uint8_t (*)[VEIL_SHA256_SIZE])runs;
+        if (src->recheck) src->run_digest = (const uint8_t (*)[VEIL_SHA256_SIZE])runs.digest;
     } else {
         r = veil_random(header.file_id, sizeof(header.file_id));
         if (r >= 0) r = encfile_new_salt(salt);
