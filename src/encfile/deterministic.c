@@ -39,11 +39,10 @@ static int derive(const uint8_t *k_det, const char *label, uint8_t counter, cons
     return veil_hmac_sha256(k_det, 32, msg, label_size + 2 + context_size, out);
 }
 
-int encfile_deterministic_ids(const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const char *logical_path, uint64_t version,
-                              uint64_t size, const uint8_t content_digest[VEIL_SHA256_SIZE],
+int encfile_deterministic_ids(const uint8_t key[VEIL_ENCFILE_KEY_SIZE], uint8_t k_det[32], const char *logical_path,
+                              uint64_t version, uint64_t size, const uint8_t content_digest[VEIL_SHA256_SIZE],
                               uint8_t ret_file_id[VEIL_ENCFILE_FILE_ID_SIZE], uint8_t ret_salt[ENCFILE_SALT_SIZE]) {
     static const uint8_t zero[ENCFILE_SALT_SIZE];
-    _cleanup_secbuf_ struct veil_secbuf *k_det = NULL;
     uint8_t out[VEIL_HMAC_SHA256_SIZE];
     size_t path_size = strlen(logical_path);
     int r;
@@ -58,18 +57,18 @@ int encfile_deterministic_ids(const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const ch
     veil_store_u32le(context + 16 + VEIL_SHA256_SIZE, (uint32_t)path_size);
     memcpy(context + 20 + VEIL_SHA256_SIZE, logical_path, path_size);
 
-    if ((r = veil_secbuf_new(32, &k_det)) < 0) return r;
-    r = veil_hkdf_sha256(key, VEIL_ENCFILE_KEY_SIZE, NULL, 0, det_info, sizeof(det_info) - 1, k_det->data, 32);
+    r = veil_hkdf_sha256(key, VEIL_ENCFILE_KEY_SIZE, NULL, 0, det_info, sizeof(det_info) - 1, k_det, 32);
     if (r < 0) return r;
-    if ((r = derive(k_det->data, "file id", 0, context, context_size, out)) < 0) return r;
+    if ((r = derive(k_det, "file id", 0, context, context_size, out)) < 0) return r;
     memcpy(ret_file_id, out, VEIL_ENCFILE_FILE_ID_SIZE);
     /* an all-zero salt would read as a hole: take the next counter (probability 2^-128) */
     for (uint8_t counter = 0;; counter++) {
-        if ((r = derive(k_det->data, "salt", counter, context, context_size, out)) < 0) return r;
+        if ((r = derive(k_det, "salt", counter, context, context_size, out)) < 0) return r;
         memcpy(ret_salt, out, ENCFILE_SALT_SIZE);
         if (memcmp(ret_salt, zero, ENCFILE_SALT_SIZE)) break;
         if (counter == UINT8_MAX) return veil_err(-EIO, "cannot derive a salt");
     }
-    veil_wipe(out, sizeof(out));
+    veil_wipe(k_det, 32);
+    veil_wipe(context, context_size); /* holds a digest of the plaintext */
     return 0;
 }

@@ -130,8 +130,9 @@ int encfile_keys_get(struct encfile_keys *k, const uint8_t salt[ENCFILE_SALT_SIZ
 #define ENCFILE_STORE_RUN 8
 struct veil_hash;
 int encfile_content_digest_begin(uint64_t size, struct veil_hash **ret) _warn_unused_;
-int encfile_deterministic_ids(const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const char *logical_path, uint64_t version,
-                              uint64_t size, const uint8_t content_digest[32],
+/* k_det: 32 bytes of the caller's secure memory for K_det (wiped before return). */
+int encfile_deterministic_ids(const uint8_t key[VEIL_ENCFILE_KEY_SIZE], uint8_t k_det[32], const char *logical_path,
+                              uint64_t version, uint64_t size, const uint8_t content_digest[32],
                               uint8_t ret_file_id[VEIL_ENCFILE_FILE_ID_SIZE], uint8_t ret_salt[ENCFILE_SALT_SIZE]) _warn_unused_;
 /* A fresh random salt (never all-zero). */
 int encfile_new_salt(uint8_t ret[ENCFILE_SALT_SIZE]) _warn_unused_;

@@ -149,7 +149,8 @@ static int store_common(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KE
         return veil_err(-EINVAL, "logical path longer than %d bytes", VEIL_ENCFILE_PATH_MAX);
     r = encfile_geometry(size, &g);
     if (r < 0) return r;
-    r = veil_secbuf_new(2 * 32, &secret);
+    /* volume key, K_hdr, and K_det for a deterministic store */
+    r = veil_secbuf_new(3 * 32, &secret);
     if (r < 0) return r;
     memcpy(secret->data, key, VEIL_ENCFILE_KEY_SIZE);
     _cleanup_(run_digests_done) struct run_digests runs = { 0 };
@@ -159,7 +160,7 @@ static int store_common(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KE
         runs.digest = calloc(runs.count, VEIL_SHA256_SIZE);
         if (!runs.digest) return -ENOMEM;
         r = content_digest(src, &g, runs.digest, digest);
-        if (r >= 0) r = encfile_deterministic_ids(secret->data, logical_path, version, size, digest, header.file_id, salt);
+        if (r >= 0) r = encfile_deterministic_ids(secret->data, secret->data + 64, logical_path, version, size, digest, header.file_id, salt);
         veil_wipe(digest, sizeof(digest));
         if (r < 0) return r;
         if (src->recheck) src->run_digest = (const uint8_t (*)[VEIL_SHA256_SIZE])runs.digest;
