@@ -81,34 +81,58 @@ static int write_data(struct image_emit *e, const void *buf, size_t size, const 
 struct content {
     struct archive *a; /* archive source */
     int fd;            /* file source (root directory) */
-    uint64_t offset;
+    uint64_t offset;   /* bytes handed out so far */
     uint8_t *buf;
+    /* archive source: a block not handed out yet (it follows a hole of a sparse member) */
+    const void *pending;
+    size_t pending_size;
+    uint64_t pending_offset;
+    bool has_pending, eof;
+    bool sparse;       /* a sparse member: a trailing hole reads as zeros up to `size` */
+    uint64_t size;
 };
 
 static int content_next(struct content *c, const void **ret, size_t *ret_size) {
     if (c->a) {
-        const void *block;
-        size_t size;
-        la_int64_t offset;
-        int r = archive_read_data_block(c->a, &block, &size, &offset);
-        if (r == ARCHIVE_EOF) {
+        if (!c->has_pending && !c->eof) {
+            la_int64_t offset;
+            int r = archive_read_data_block(c->a, &c->pending, &c->pending_size, &offset);
+            if (r == ARCHIVE_EOF)
+                c->eof = true;
+            else if (r != ARCHIVE_OK)
+                return image_archive_err(c->a, "corrupt or truncated layer");
+            else if (offset < 0 || (uint64_t)offset < c->offset)
+                return veil_err(-EBADMSG, "layer member data goes backwards");
+            else {
+                c->pending_offset = (uint64_t)offset;
+                c->has_pending = true;
+            }
+        }
+        if (!c->has_pending && c->sparse && c->offset < c->size) {
+            c->pending_offset = c->size; /* the trailing hole */
+            c->pending_size = 0;
+            c->pending = c->buf;
+            c->has_pending = true;
+        }
+        if (!c->has_pending) {
             *ret_size = 0;
             return 0;
         }
-        if (r != ARCHIVE_OK) return image_archive_err(c->a, "corrupt or truncated layer");
-        if ((uint64_t)offset > c->offset) {
+        if (c->pending_offset > c->offset) {
             /* a sparse member: its hole reads as zeros */
-            size_t gap = (size_t)MIN((uint64_t)offset - c->offset, COPY_BLOCK);
+            size_t gap = (size_t)MIN(c->pending_offset - c->offset, COPY_BLOCK);
             memset(c->buf, 0, gap);
             c->offset += gap;
             *ret = c->buf;
             *ret_size = gap;
             return 1;
         }
-        c->offset += size;
-        *ret = block;
-        *ret_size = size;
-        return size ? 1 : 0;
+        c->has_pending = false;
+        c->offset += c->pending_size;
+        *ret = c->pending;
+        *ret_size = c->pending_size;
+        if (c->pending_size == 0) return content_next(c, ret, ret_size);
+        return 1;
     }
     ssize_t n;
     do
@@ -140,7 +164,7 @@ static int emit_group(struct image_emit *e, struct image_node **group, size_t co
     int r = veil_hash_new(VEIL_HASH_SHA256, &h);
     if (r < 0) return r;
     _cleanup_close_ int memfd = -1;
-    if (any_encrypted && (memfd = memfd_create("veil-plaintext", MFD_CLOEXEC)) < 0) return -errno;
+    if (any_encrypted && (memfd = memfd_create("veil-plaintext", MFD_CLOEXEC | MFD_ALLOW_SEALING)) < 0) return -errno;
     if (first_plain && (r = write_header(e, first_plain, expected, NULL)) < 0) return r;
 
     uint64_t total = 0;
@@ -157,6 +181,9 @@ static int emit_group(struct image_emit *e, struct image_node **group, size_t co
         image_progress_add(e->progress, size);
     }
     if (total != expected) return veil_err(-EBADMSG, "%s changed while it was being wrapped", group[0]->path);
+    /* sealed, the plaintext cannot change, so the deterministic store need not re-check it */
+    if (memfd >= 0 && fcntl(memfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+        return veil_err(-errno, "cannot seal the plaintext of %s", group[0]->path);
     uint8_t digest[VEIL_SHA256_SIZE];
     if ((r = veil_hash_final(h, digest)) < 0) return r;
     for (size_t i = 0; i < count; i++) {
@@ -177,7 +204,8 @@ static int emit_group(struct image_emit *e, struct image_node **group, size_t co
         _cleanup_free_ char *tmp = NULL;
         bool small = e->shm_dir && n->size <= SHM_MAX_FILE;
         if (asprintf(&tmp, "%s/encrypted", small ? e->shm_dir : e->tmp_dir) < 0) return -ENOMEM;
-        if ((r = veil_encfile_store_fd(tmp, e->key, n->path, 1, memfd, 0600)) < 0) {
+        /* derived file id and salt: the same content, path and key give the same bytes (reproducible) */
+        if ((r = veil_encfile_store_fd_deterministic(tmp, e->key, n->path, 1, memfd, 0600)) < 0) {
             char detail[512];
             snprintf(detail, sizeof(detail), "%s", veil_err_msg()); /* veil_err() reuses that buffer */
             return veil_err(r, "encrypting %s: %s", n->path, detail);
@@ -236,7 +264,8 @@ static int emit_files_from_layers(struct image_emit *e, struct image_node **file
             if (next >= count || files[next]->src_layer != layer || files[next]->src_ordinal != ordinal) continue;
             size_t end = next;
             while (end < count && files[end]->src_layer == layer && files[end]->src_ordinal == ordinal) end++;
-            struct content c = { .a = a, .buf = buf };
+            struct content c = { .a = a, .buf = buf, .sparse = archive_entry_sparse_count(ae) > 0,
+                                 .size = (uint64_t)MAX(archive_entry_size(ae), 0) };
             if ((r = emit_group(e, files + next, end - next, &c)) < 0) return r;
             next = end;
         }

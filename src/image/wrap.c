@@ -16,6 +16,7 @@
 #include "base/err.h"
 #include "base/fileio.h"
 #include "crypto/key.h"
+#include "elf.h"
 #include "emit.h"
 #include "flatten.h"
 #include "image.h"
@@ -160,6 +161,14 @@ static int make_rules(struct wrap_state *w) {
         if (!strcmp(w->o->encrypt[i], "/")) return veil_err(-EINVAL, "--encrypt / would encrypt the runtime's libraries too; name the application's directories");
         r = image_rules_add(&w->rules, w->o->encrypt[i], VEIL_MANIFEST_ENCRYPTED);
     }
+    /* the manifest refuses rules below passthrough or ephemeral ones: say so now, not after the copy */
+    for (size_t i = 0; r >= 0 && i < w->rules.count; i++)
+        for (size_t j = 0; j < w->rules.count; j++) {
+            const struct image_rule *a = &w->rules.v[i], *b = &w->rules.v[j];
+            if (i == j || b->class == VEIL_MANIFEST_ENCRYPTED || a->size <= b->size) continue;
+            if (image_rules_match(&(struct image_rules){ .v = (struct image_rule *)b, .count = 1 }, a->path, a->size))
+                return veil_err(-EINVAL, "%s lies below %s, which is %s", a->path, b->path, veil_manifest_class_name(b->class));
+        }
     return r;
 }
 
@@ -429,6 +438,7 @@ int veil_image_wrap(const struct veil_wrap_options *o, struct veil_wrap_result *
     if (o->encrypt_count && !o->image_key) return veil_err(-EINVAL, "encrypting needs an image key");
     if ((r = veil_read_file(o->runtime, MAX_RUNTIME_SIZE, &runtime, &runtime_size)) < 0)
         return veil_err(r, "cannot read the runtime %s", o->runtime);
+    if ((r = image_elf_check_static(runtime, runtime_size)) < 0) return r;
     if ((r = veil_key_id(o->signer, res.signer_id)) < 0) return r;
     if ((r = make_rules(&w)) < 0) goto out;
 
@@ -450,6 +460,14 @@ int veil_image_wrap(const struct veil_wrap_options *o, struct veil_wrap_result *
     }
     mark_encrypted(&w, &res.content_size);
     w.verbatim = can_keep_layers(&w);
+    /* the start-up configuration is decided again after the copy (from verified bytes);
+     * deciding it now makes a wrong --user or --entrypoint fail before the long part */
+    {
+        _cleanup_(veil_manifest_builder_freep) struct veil_manifest_builder *check = NULL;
+        if ((r = veil_manifest_builder_new(&check)) < 0 ||
+            (r = image_startup_configure(o, w.source, w.root_fd, w.tree, check)) < 0)
+            goto out;
+    }
 
     /*
      * Private directories for encrypted temporaries (ciphertext only, one file at a time):

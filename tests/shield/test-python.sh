@@ -9,7 +9,7 @@ work=$(mktemp -d /var/tmp/veil-shield-python.XXXXXX)
 [ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
 root=$work/root
 key=$work/image.key
-SENTINEL=VEIL-SENTINEL-7f3a9c
+SENTINEL=VEIL-SENTINEL-$(od -An -N8 -tx1 /dev/urandom | tr -d " \n")  # random: no file holds it beforehand
 
 python_root "$root"
 copy_binary "$root" /usr/lib/python3.11/lib-dynload/_ctypes.cpython-311-x86_64-linux-gnu.so  # libffi
@@ -34,6 +34,16 @@ if what == "main":
     os.rename("/data/report.tmp", "/data/report.txt")
     st = os.stat("/data/report.txt")
     print("report size", st.st_size)
+    import tempfile
+    for d in ("/tmp", "/data"):
+        with tempfile.TemporaryFile(dir=d) as f:  # O_TMPFILE where the kernel has it
+            f.write(sentinel.encode() * 100)
+            f.seek(0)
+            assert f.read(len(sentinel)) == sentinel.encode()
+    fd = os.open("/data", os.O_TMPFILE | os.O_RDWR, 0o600)
+    os.write(fd, sentinel.encode())
+    print("tmpfile read back:", os.pread(fd, len(sentinel), 0) == sentinel.encode())
+    os.close(fd)
     with open("/tmp/scratch", "w") as f:
         f.write(sentinel)
     assert open("/tmp/scratch").read() == sentinel
@@ -122,6 +132,7 @@ elif what == "semantics":
     t("lstat-size", lambda: os.lstat("/data/s.txt").st_size, 4)
     t("o-trunc", lambda: (write("/data/s.txt", ""), os.path.getsize("/data/s.txt"))[1], 0)
     t("o-directory-on-file", lambda: os.open("/data/s.txt", os.O_RDONLY | os.O_DIRECTORY), ("errno", errno.ENOTDIR))
+    t("trailing-slash-on-file", lambda: os.open("/data/s.txt/", os.O_RDONLY), ("errno", errno.ENOTDIR))
     t("o-creat-missing-dir", lambda: open("/data/nodir/x", "w"), ("errno", errno.ENOENT))
     t("readdir-sees-new-file", lambda: "s.txt" in os.listdir("/data"))
     t("hard-link-refused", lambda: os.link("/data/s.txt", "/data/s2.txt"), ("errno", errno.EPERM))
@@ -157,6 +168,8 @@ elif what == "semantics":
     t("relative-with-cwd", lambda: (os.chdir("/data"), open("from-tmp").read())[1], "ephemeral")
     t("dirfd-relative", lambda: os.read(os.open("from-tmp", os.O_RDONLY, dir_fd=os.open("/data", os.O_RDONLY)), 20), b"ephemeral")
     t("statx-size", lambda: os.stat("/data/from-tmp").st_size, 9)
+    t("o-path-points-at-the-copy", lambda: os.fstat(os.open("/data/from-tmp", os.O_PATH)).st_size, 9)
+    t("o-path-unknown-refused", lambda: os.open("/etc/shadow", os.O_PATH), ("errno", errno.EACCES))
     import resource
     resource.setrlimit(resource.RLIMIT_NOFILE, (16, 16))
     def exhaust():
@@ -168,6 +181,13 @@ elif what == "semantics":
             for fd in fds:
                 os.close(fd)
     t("emfile-when-injecting", exhaust, ("errno", errno.EMFILE))
+elif what == "periodic":
+    f = open("/data/periodic.txt", "w")
+    f.write(scenario[1])
+    f.flush()  # to the memfd; no fsync, and the file stays open
+    print("written", flush=True)
+    time.sleep(4)
+    f.close()
 elif what == "read":
     try:
         print("read:", open(scenario[1]).read()[:20])
@@ -181,7 +201,8 @@ scenario() { printf '%s' "$*" > "$work/scenario"; "$VEIL" pfs encrypt --key "$ke
 
 "$MKIMAGE" --arg /usr/bin/python3 --arg /app/main.py --env PATH=/usr/bin --env LANG=C.UTF-8 --cwd /app \
   --encrypt /app --encrypt /data --runtime "$VEIL_RUN" --key-out "$key" "$root" || { echo "1..0 # mkimage failed"; exit 1; }
-echo 1..52
+echo "not in the manifest" > "$root/etc/shadow"
+echo 1..59
 
 run() { FOO=host-secret "$VEIL_RUN" --root "$root" --dev-key-file "$key" "$@" >"$work/out" 2>"$work/err"; }
 
@@ -192,6 +213,7 @@ check "python3 runs with encrypted /app (script and imported module)" grep -q "h
 [ $rc -eq 0 ] || { cat "$work/out" "$work/err" >&2; }
 check "reads an encrypted data file" grep -q "input: input for the app" "$work/out"
 check "stat reports the plaintext size" grep -q "report size $(( ${#SENTINEL} * 1001 + 3 ))" "$work/out"
+check "O_TMPFILE files live in memory (read back; the sentinel scan below finds nothing)" grep -q "tmpfile read back: True" "$work/out"
 check "O_APPEND appends, O_EXCL refuses an existing file" bash -c "grep -q 'appended size $(( ${#SENTINEL} * 1001 + 11 ))' '$work/out' && grep -q 'O_EXCL ok' '$work/out'"
 check "fork: the child's file is seen by the parent" grep -q "child wrote: from the child" "$work/out"
 check "exec of a trusted binary from a child process" grep -q "exec: 42" "$work/out"
@@ -216,6 +238,13 @@ check "--expect-measurement: the logged measurement is accepted, another one ref
   bash -c "[ -n '$m' ] && '$VEIL_RUN' --root '$root' --dev-key-file '$key' --expect-measurement '$m' >/dev/null 2>&1 &&
            ! '$VEIL_RUN' --root '$root' --dev-key-file '$key' --expect-measurement $zero 2>'$work/err2' &&
            grep -q 'refusing to start: the measurement does not match' '$work/err2'"
+"$VEIL_RUN" --root "$root" >/dev/null 2>"$work/err3"
+check "no key for an image that needs one: refused, saying which" \
+  bash -c "[ $? -eq 1 ] && grep -q \"needs the key 'image'\" '$work/err3'"
+head -c 32 /dev/urandom > "$work/wrong.key"
+"$VEIL_RUN" --root "$root" --dev-key-file "$work/wrong.key" >/dev/null 2>"$work/err4"
+check "a wrong key: the app cannot open its encrypted script, and it is logged" \
+  bash -c "[ $? -ne 0 ] && grep -q 'refusing encrypted file /app/main.py' '$work/err4'"
 check "host arguments are refused" bash -c "! '$VEIL_RUN' --root '$root' --dev-key-file '$key' extra 2>/dev/null"
 scenario exit 7; run
 check "exit code 7 passes through" test $? -eq 7
@@ -235,6 +264,18 @@ for _ in $(seq 70); do mapped_on_disk && break; sleep 0.05; done
 check "a file written only through mmap by a child reaches the disk after its last user exits" mapped_on_disk
 wait $vr
 
+scenario periodic "periodic-$SENTINEL"
+"$VEIL_RUN" --root "$root" --dev-key-file "$key" --writeback-seconds 1 >"$work/out" 2>"$work/err" &
+vr=$!
+for _ in $(seq 600); do grep -q written "$work/out" 2>/dev/null && break; sleep 0.05; done
+periodic_on_disk() {
+  "$VEIL" pfs decrypt --key "$key" --path /data/periodic.txt "$root/data/periodic.txt" "$work/periodic" >/dev/null 2>&1 &&
+    grep -q "periodic-$SENTINEL" "$work/periodic"
+}
+for _ in $(seq 60); do periodic_on_disk && break; sleep 0.05; done
+check "written data reaches the disk, encrypted, by the periodic write-back while the file is still open" periodic_on_disk
+wait $vr
+
 scenario term
 FOO=x "$VEIL_RUN" --root "$root" --dev-key-file "$key" >"$work/out" 2>"$work/err" &
 vr=$!
@@ -247,7 +288,7 @@ scenario semantics; run
 while read -r _ name result; do
   if [ "$result" = ok ]; then ok "semantics: $name"; else not_ok "semantics: $name ($result)"; fi
 done < <(grep '^SEM ' "$work/out")
-[ "$(grep -c '^SEM ' "$work/out")" -eq 26 ] || { not_ok "semantics: all 26 checks ran"; cat "$work/err" >&2; }
+[ "$(grep -c '^SEM ' "$work/out")" -eq 29 ] || { not_ok "semantics: all 29 checks ran"; cat "$work/err" >&2; }
 
 # --- tampering -------------------------------------------------------------------------------------------
 cp "$root/data/input.txt" "$work/input.good"
