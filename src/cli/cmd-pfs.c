@@ -35,7 +35,13 @@ static void usage(FILE *out) {
 /* "veil pfs: WHAT: why" on stderr; returns exit status 1. */
 static int fail(const char *what, int r) {
     const char *msg = veil_err_msg();
-    fprintf(stderr, "veil pfs: %s: %s\n", what, msg[0] ? msg : strerror(-r));
+    if (!msg[0] || !strcmp(msg, what))
+        fprintf(stderr, "veil pfs: %s: %s\n", what, strerror(-r));
+    else if (r == -EACCES || r == -EBADMSG || r == -EINVAL || r == -EISDIR)
+        /* the detail is the whole story ("integrity check failed at data node 3 ...") */
+        fprintf(stderr, "veil pfs: %s: %s\n", what, msg);
+    else
+        fprintf(stderr, "veil pfs: %s: %s: %s\n", what, msg, strerror(-r));
     return 1;
 }
 

@@ -9,6 +9,9 @@
 static const struct veil_command commands[] = {
     { "version", "print the version", veil_cmd_version },
     { "pfs", "encrypted files: keygen, encrypt, decrypt, verify, info", veil_cmd_pfs },
+    { "keygen", "make a signing key for image manifests", veil_cmd_keygen },
+    { "wrap", "convert a container image into a measured, signed veil image", veil_cmd_wrap },
+    { "inspect", "show a wrapped image's measurement, signer and start-up", veil_cmd_inspect },
     { "attest", "obtain TEE evidence for report data", veil_cmd_attest },
     { "verify", "verify evidence and check it against a policy", veil_cmd_verify },
     { "cas", "the attestation and secret service: serve, policies, audit", veil_cmd_cas },

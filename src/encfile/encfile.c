@@ -52,6 +52,8 @@ static int read_header(struct veil_encfile *f, const uint64_t *pinned_version) {
     if (S_ISDIR(st.st_mode)) return veil_err(-EISDIR, "is a directory, not an encrypted file");
     if (!S_ISREG(st.st_mode)) return veil_err(-EINVAL, "not a regular file");
     f->mode = st.st_mode & 07777;
+    f->uid = st.st_uid;
+    f->gid = st.st_gid;
     if (st.st_size < ENCFILE_HEADER_SIZE) return veil_err(-EBADMSG, "not an encrypted veil file (too short)");
     r = veil_pread_all(f->fd, hdr, sizeof(hdr), 0);
     if (r < 0) return r;
@@ -79,6 +81,8 @@ static int start_new(struct veil_encfile *f) {
     r = encfile_header_key(f->volume_key, f->header.file_id, f->hdr_key);
     if (r < 0) return r;
     f->mode = 0600;
+    f->uid = geteuid();
+    f->gid = getegid();
     return encfile_geometry(0, &f->disk);
 }
 

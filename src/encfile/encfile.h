@@ -78,7 +78,8 @@ int veil_encfile_truncate(struct veil_encfile *f, uint64_t size) _warn_unused_;
  * a new file next to disk_path, fsync it, rename it over disk_path, fsync the
  * directory. The version becomes version+1. After a crash disk_path holds the
  * old or the new version, never a mix. On failure the handle keeps its
- * changes and the old file stays in place.
+ * changes and the old file stays in place. disk_path is used as given at open
+ * (keep it absolute if the process changes directory).
  */
 int veil_encfile_flush(struct veil_encfile *f) _warn_unused_;
 /* Flush and free; the handle is gone even when the flush failed. */
@@ -91,7 +92,8 @@ VEIL_DEFINE_CLEANUP(struct veil_encfile *, veil_encfile_free, veil_encfile_freep
 uint64_t veil_encfile_size(const struct veil_encfile *f);
 /* Version of the file on disk as of open or the last successful flush. */
 uint64_t veil_encfile_version(const struct veil_encfile *f);
-/* Read every node and check it; -EACCES/-EBADMSG with the failing node in the detail. */
+/* Read every node of the file as on disk (unflushed changes aside) and check it;
+ * -EACCES/-EBADMSG with the failing node in the detail. */
 int veil_encfile_verify(struct veil_encfile *f) _warn_unused_;
 
 struct veil_encfile_info {
@@ -121,6 +123,17 @@ int veil_encfile_load(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_
 int veil_encfile_load_fd(int fd, const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const char *logical_path,
                          const uint64_t *pinned_version, struct veil_secbuf **ret_data,
                          uint64_t *ret_version) _warn_unused_;
+
+/*
+ * Whole-file load into a file descriptor (a memfd): verify and decrypt in 1 MiB
+ * chunks, written with pwrite at their offsets, so no second full-size copy of
+ * the plaintext exists. out_fd is truncated to 0 first and then sized to the
+ * plaintext; all-zero chunks are not written, so a sparse file stays sparse.
+ * On failure out_fd is truncated to 0 again (no partial plaintext left in it).
+ */
+int veil_encfile_load_into_fd(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE],
+                              const char *logical_path, const uint64_t *pinned_version, int out_fd,
+                              uint64_t *ret_size, uint64_t *ret_version) _warn_unused_;
 
 /*
  * Whole-file store: encrypt data (or everything readable from src_fd, from offset 0

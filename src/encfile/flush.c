@@ -76,6 +76,7 @@ int veil_encfile_flush(struct veil_encfile *f) {
 
     if (!f->writable) return veil_err(-EROFS, "encrypted file opened read-only");
     if (!f->changed) return 0;
+    if (f->header.version == UINT64_MAX) return veil_err(-EOVERFLOW, "version counter exhausted");
     r = encfile_geometry(f->size, &g);
     if (r < 0) return r;
     r = encfile_new_salt(salt);
@@ -85,6 +86,7 @@ int veil_encfile_flush(struct veil_encfile *f) {
 
     r = veil_atomic_begin(f->disk_path, f->mode, &pending);
     if (r < 0) return r;
+    if (fchown(pending.fd, f->uid, f->gid) < 0) { /* best effort: not root */ }
     struct encfile_header header = f->header;
     header.version = f->header.version + 1;
     r = write_data(f, pending.fd, &g, salt, level0);

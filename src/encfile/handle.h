@@ -11,8 +11,8 @@
 #define ENCFILE_DIRTY_MAX (VEIL_ENCFILE_DIRTY_LIMIT / ENCFILE_NODE_SIZE)
 #define ENCFILE_DIRTY_TABLE_SIZE (2 * ENCFILE_DIRTY_MAX) /* open addressing, power of two */
 #define ENCFILE_SLAB_NODES 16                            /* node buffers per secbuf slab */
-/* Full nodes read with one pread and decrypted in place. */
-#define ENCFILE_READ_RUN 128
+/* Full nodes read with one pread and decrypted in place: 256 KiB, so the copy is still in L2 when it is decrypted. */
+#define ENCFILE_READ_RUN 4
 
 struct encfile_dirty {
     uint64_t index;
@@ -24,7 +24,9 @@ struct veil_encfile {
     char *disk_path;    /* where flush writes; NULL for read-only handles from an fd */
     char *logical_path;
     bool writable;
-    mode_t mode;
+    mode_t mode;        /* kept by flush, with the owner when we may */
+    uid_t uid;
+    gid_t gid;
 
     /* volume key (32) | header key (32) | read cache (one node) */
     struct veil_secbuf *secret;

@@ -96,14 +96,30 @@ static bool full_on_disk(const struct veil_encfile *f, uint64_t index) {
     return encfile_node_on_disk(f, index) && encfile_node_size(&f->disk, 0, index) == ENCFILE_NODE_SIZE;
 }
 
+/* Copy part of node `index` (not a full clean node) through the dirty table or the read cache. */
+static int read_partial(struct veil_encfile *f, uint64_t index, size_t in, size_t n, uint8_t *out) {
+    const uint8_t *d = encfile_dirty_find(f, index);
+    if (!d) {
+        if (!f->cache_valid || f->cache_index != index) {
+            f->cache_valid = false;
+            int r = encfile_view_node(f, index, f->cache);
+            if (r < 0) return r;
+            f->cache_valid = true;
+            f->cache_index = index;
+        }
+        d = f->cache;
+    }
+    memcpy(out, d + in, n);
+    return 0;
+}
+
 ssize_t veil_encfile_pread(struct veil_encfile *f, void *buf, size_t size, uint64_t offset) {
     uint8_t *out = buf;
     if (offset >= f->size) return 0;
     size = (size_t)MIN((uint64_t)size, f->size - offset);
     if (size > SSIZE_MAX) size = SSIZE_MAX & ~(ENCFILE_NODE_SIZE - 1);
 
-    size_t done = 0;
-    while (done < size) {
+    for (size_t done = 0; done < size;) {
         uint64_t pos = offset + done, index = pos / ENCFILE_NODE_SIZE;
         size_t in = (size_t)(pos % ENCFILE_NODE_SIZE), n = MIN(ENCFILE_NODE_SIZE - in, size - done);
         int r;
@@ -114,30 +130,16 @@ ssize_t veil_encfile_pread(struct veil_encfile *f, void *buf, size_t size, uint6
                 count++;
             r = read_run(f, index, count, out + done);
             n = (size_t)count * ENCFILE_NODE_SIZE;
-        } else {
-            const uint8_t *d = encfile_dirty_find(f, index);
-            if (!d) {
-                if (!f->cache_valid || f->cache_index != index) {
-                    f->cache_valid = false;
-                    r = encfile_view_node(f, index, f->cache);
-                    if (r < 0) goto fail;
-                    f->cache_valid = true;
-                    f->cache_index = index;
-                }
-                d = f->cache;
-            }
-            memcpy(out + done, d + in, n);
-            r = 0;
+        } else
+            r = read_partial(f, index, in, n, out + done);
+        if (r < 0) {
+            /* no plaintext next to a failed node */
+            veil_wipe(out, done);
+            return r;
         }
-        if (r < 0) goto fail;
         done += n;
-        continue;
-    fail:
-        /* no partial plaintext next to a failed node */
-        veil_wipe(out, done);
-        return r;
     }
-    return (ssize_t)done;
+    return (ssize_t)size;
 }
 
 int veil_encfile_verify(struct veil_encfile *f) {

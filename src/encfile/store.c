@@ -11,7 +11,7 @@
 #include "handle.h"
 
 /* Nodes sealed per pwrite. */
-#define STORE_RUN 16
+#define STORE_RUN 8
 
 /* Is [offset, offset+size) of fd entirely a hole? Only asked of sparse-capable sources. */
 static bool range_is_hole(int fd, uint64_t offset, uint64_t size) {
@@ -99,11 +99,13 @@ static int store_common(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KE
     if (r < 0) return r;
     _cleanup_free_ struct encfile_entry *level0 = calloc(MAX((uint64_t)1, g.count[0]), sizeof(*level0));
     if (!level0) return -ENOMEM;
-    /* replacing a file keeps its permissions */
-    if (stat(disk_path, &st) == 0 && S_ISREG(st.st_mode)) mode = st.st_mode & 07777;
+    /* replacing a file keeps its permissions and, where we may, its owner */
+    bool replacing = stat(disk_path, &st) == 0 && S_ISREG(st.st_mode);
+    if (replacing) mode = st.st_mode & 07777;
 
     r = veil_atomic_begin(disk_path, mode, &pending);
     if (r < 0) return r;
+    if (replacing && fchown(pending.fd, st.st_uid, st.st_gid) < 0) { /* best effort: not root */ }
     encfile_keys_init(&keys, secret->data, header.file_id);
     r = store_nodes(pending.fd, &keys, salt, &g, src, level0);
     if (r >= 0)
@@ -168,4 +170,49 @@ int veil_encfile_load_fd(int fd, const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const
     int r = veil_encfile_open_fd(fd, key, logical_path, pinned_version, &f);
     if (r < 0) return r;
     return load_handle(f, ret_data, ret_version);
+}
+
+static bool all_zero(const uint8_t *p, size_t size) {
+    uint64_t acc = 0, word;
+    size_t i = 0;
+    for (; i + 8 <= size; i += 8) {
+        memcpy(&word, p + i, 8);
+        acc |= word;
+    }
+    for (; i < size; i++) acc |= p[i];
+    return acc == 0;
+}
+
+#define LOAD_CHUNK ((size_t)1 << 20)
+
+int veil_encfile_load_into_fd(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const char *logical_path,
+                              const uint64_t *pinned_version, int out_fd, uint64_t *ret_size, uint64_t *ret_version) {
+    _cleanup_(veil_encfile_freep) struct veil_encfile *f = NULL;
+    _cleanup_secbuf_ struct veil_secbuf *chunk = NULL;
+    int r = veil_encfile_open(disk_path, key, logical_path, 0, pinned_version, &f);
+    if (r < 0) return r;
+    r = veil_secbuf_new(LOAD_CHUNK, &chunk);
+    if (r < 0) return r;
+    uint64_t size = veil_encfile_size(f);
+    if (ftruncate(out_fd, 0) < 0 || ftruncate(out_fd, (off_t)size) < 0)
+        return veil_err(-errno, "cannot size the output file");
+    for (uint64_t offset = 0; offset < size;) {
+        ssize_t n = veil_encfile_pread(f, chunk->data, LOAD_CHUNK, offset);
+        if (n <= 0) {
+            r = n < 0 ? (int)n : veil_err(-EIO, "short read of the encrypted file");
+            goto fail;
+        }
+        if (!all_zero(chunk->data, (size_t)n) && (r = veil_pwrite_all(out_fd, chunk->data, (size_t)n, (off_t)offset)) < 0) {
+            r = veil_err(r, "cannot write the plaintext");
+            goto fail;
+        }
+        offset += (uint64_t)n;
+    }
+    if (ret_size) *ret_size = size;
+    if (ret_version) *ret_version = veil_encfile_version(f);
+    return 0;
+fail:
+    /* no partial plaintext stays behind in the caller's file */
+    if (ftruncate(out_fd, 0) < 0) { /* nothing more to do */ }
+    return r;
 }

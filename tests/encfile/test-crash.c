@@ -4,7 +4,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -102,6 +107,77 @@ static void test_failed_flush(void **state) {
     free(path);
 }
 
+/* Make the given system calls fail with EIO in this process from now on (a seccomp filter). */
+static int fail_syscalls(const int *nrs, size_t count) {
+    struct sock_filter prog[32];
+    size_t n = 0;
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+    prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+    for (size_t i = 0; i < count; i++) {
+        prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nrs[i], 0, 1);
+        prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EIO);
+    }
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    struct sock_fprog fprog = { .len = (unsigned short)n, .filter = prog };
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return -1;
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog);
+}
+
+/*
+ * Deterministic failures at each step of the protocol: the new version is
+ * written but fsync fails, or fsync succeeds but the rename fails. Either way
+ * the old version stays, whole, and no temporary file is left.
+ */
+static void test_failure_before_rename(void **state) {
+    (void)state;
+#if defined(__x86_64__)
+    static const int renames[] = { SYS_rename, SYS_renameat, SYS_renameat2 };
+    static const int syncs[] = { SYS_fsync, SYS_fdatasync };
+    const struct {
+        const char *name;
+        const int *nrs;
+        size_t count;
+    } steps[] = { { "rename", renames, ELEMENTSOF(renames) }, { "fsync", syncs, ELEMENTSOF(syncs) } };
+    char *path = test_path(dir, "step.enc");
+    uint8_t *buf = malloc(SIZE);
+    for (size_t i = 0; i < ELEMENTSOF(steps); i++) {
+        version_contents(1, buf);
+        assert_int_equal(veil_encfile_store(path, test_key, "/c", 1, buf, SIZE, 0600), 0);
+        for (int whole = 0; whole < 2; whole++) {
+            pid_t pid = fork();
+            assert_true(pid >= 0);
+            if (pid == 0) {
+                uint8_t *next = malloc(SIZE);
+                version_contents(2, next);
+                struct veil_encfile *f = NULL;
+                if (!whole) {
+                    if (veil_encfile_open(path, test_key, "/c", VEIL_ENCFILE_WRITE, NULL, &f) < 0) _exit(10);
+                    if (veil_encfile_pwrite(f, next, SIZE, 0) != SIZE) _exit(11);
+                }
+                if (fail_syscalls(steps[i].nrs, steps[i].count) < 0) _exit(12);
+                int r = whole ? veil_encfile_store(path, test_key, "/c", 2, next, SIZE, 0600) : veil_encfile_flush(f);
+                _exit(r == -EIO ? 0 : 13);
+            }
+            int status;
+            assert_int_equal(waitpid(pid, &status, 0), pid);
+            assert_true(WIFEXITED(status));
+            if (WEXITSTATUS(status)) fail_msg("%s failure (%s): child exit %d", steps[i].name, whole ? "store" : "flush",
+                                              WEXITSTATUS(status));
+            assert_int_equal(check_consistent(path), 1);
+            assert_int_equal(test_dir_count(dir, 1), 0);
+        }
+    }
+    print_message("# fsync and rename failures: the old version stays, no temporary file\n");
+    free(buf);
+    unlink(path);
+    free(path);
+#else
+    skip();
+#endif
+}
+
 /* A writer killed at random moments, mid-flush included: every time, one whole version is on disk. */
 static void test_killed_writer(void **state) {
     (void)state;
@@ -163,6 +239,7 @@ static int teardown(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_failed_flush),
+        cmocka_unit_test(test_failure_before_rename),
         cmocka_unit_test(test_killed_writer),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

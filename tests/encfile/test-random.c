@@ -129,6 +129,93 @@ static void test_model(void **state) {
     for (size_t i = 0; i < ELEMENTSOF(seeds); i++) run_seed(seeds[i], 800);
 }
 
+/*
+ * The same against a large sparse file (two tree levels): the model keeps only
+ * the 4 KiB pages that were written; every other byte is zero.
+ */
+#define SPARSE_MAX ((uint64_t)300 << 20)
+#define MPAGE 4096
+static uint8_t *sparse_pages[SPARSE_MAX / MPAGE + 1];
+
+static void sparse_model_write(uint64_t at, const uint8_t *data, size_t len) {
+    for (size_t done = 0; done < len;) {
+        uint64_t page = (at + done) / MPAGE;
+        size_t in = (size_t)((at + done) % MPAGE), n = MIN(MPAGE - in, len - done);
+        if (!sparse_pages[page]) sparse_pages[page] = calloc(1, MPAGE);
+        memcpy(sparse_pages[page] + in, data + done, n);
+        done += n;
+    }
+}
+
+static void sparse_model_read(uint64_t at, uint8_t *out, size_t len) {
+    for (size_t done = 0; done < len;) {
+        uint64_t page = (at + done) / MPAGE;
+        size_t in = (size_t)((at + done) % MPAGE), n = MIN(MPAGE - in, len - done);
+        if (sparse_pages[page])
+            memcpy(out + done, sparse_pages[page] + in, n);
+        else
+            memset(out + done, 0, n);
+        done += n;
+    }
+}
+
+static void sparse_model_truncate(uint64_t old, uint64_t to) {
+    if (to >= old) return;
+    for (uint64_t page = (to + MPAGE - 1) / MPAGE; page <= old / MPAGE; page++) {
+        free(sparse_pages[page]);
+        sparse_pages[page] = NULL;
+    }
+    if (to % MPAGE && sparse_pages[to / MPAGE]) memset(sparse_pages[to / MPAGE] + to % MPAGE, 0, MPAGE - to % MPAGE);
+}
+
+static void test_sparse_model(void **state) {
+    (void)state;
+    char *path = test_path(dir, "sparse-model.enc");
+    uint64_t s = 99, size = 0;
+    uint8_t *buf = malloc(3 * N), *want = malloc(3 * N);
+    struct veil_encfile *f;
+    assert_int_equal(veil_encfile_open(path, test_key, "/sm", VEIL_ENCFILE_WRITE | VEIL_ENCFILE_CREATE, NULL, &f), 0);
+    for (unsigned op = 0; op < 600; op++) {
+        unsigned kind = (unsigned)(test_rand(&s) % 100);
+        uint64_t at = test_rand(&s) % SPARSE_MAX;
+        size_t len = (size_t)(test_rand(&s) % (2 * N));
+        if (kind < 45) {
+            len = (size_t)MIN((uint64_t)len, SPARSE_MAX - at);
+            test_fill(buf, len, test_rand(&s));
+            assert_int_equal(veil_encfile_pwrite(f, buf, len, at), len);
+            sparse_model_write(at, buf, len);
+            if (len && at + len > size) size = at + len;
+        } else if (kind < 85) {
+            size_t got = at >= size ? 0 : (size_t)MIN((uint64_t)len, size - at);
+            assert_int_equal(veil_encfile_pread(f, buf, len, at), got);
+            sparse_model_read(at, want, got);
+            assert_memory_equal(buf, want, got);
+        } else if (kind < 92) {
+            assert_int_equal(veil_encfile_truncate(f, at), 0);
+            sparse_model_truncate(size, at);
+            size = at;
+        } else if (kind < 97) {
+            assert_int_equal(veil_encfile_flush(f), 0);
+        } else {
+            assert_int_equal(veil_encfile_close(f), 0);
+            if (access(path, F_OK) == 0) {
+                assert_int_equal(veil_encfile_open(path, test_key, "/sm", VEIL_ENCFILE_WRITE, NULL, &f), 0);
+                assert_int_equal(veil_encfile_verify(f), 0);
+            } else
+                assert_int_equal(veil_encfile_open(path, test_key, "/sm", VEIL_ENCFILE_WRITE | VEIL_ENCFILE_CREATE, NULL, &f), 0);
+        }
+        assert_int_equal(veil_encfile_size(f), size);
+    }
+    assert_int_equal(veil_encfile_close(f), 0);
+    struct stat st;
+    if (stat(path, &st) == 0) assert_true((uint64_t)st.st_blocks * 512 < ((uint64_t)64 << 20));
+    for (size_t i = 0; i < ELEMENTSOF(sparse_pages); i++) free(sparse_pages[i]);
+    free(buf);
+    free(want);
+    unlink(path);
+    free(path);
+}
+
 /* Writes past the dirty limit flush on their own; the result is still exact. */
 static void test_dirty_limit(void **state) {
     (void)state;
@@ -170,6 +257,7 @@ static int teardown(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model),
+        cmocka_unit_test(test_sparse_model),
         cmocka_unit_test(test_dirty_limit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

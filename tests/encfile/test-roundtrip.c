@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <sys/mman.h>
+
 #include "base/err.h"
 #include "helpers.h"
 
@@ -247,6 +249,110 @@ static void test_versions(void **state) {
     free(path);
 }
 
+static void test_fd_and_peek(void **state) {
+    (void)state;
+    char *path = test_path(dir, "fd.enc");
+    assert_int_equal(veil_encfile_store(path, test_key, "/fd", 3, "hello", 5, 0600), 0);
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    struct veil_encfile_info info;
+    assert_int_equal(veil_encfile_peek(fd, &info), 0);
+    assert_false(info.authenticated);
+    assert_int_equal(info.version, 3);
+    assert_int_equal(info.size, 5);
+    assert_int_equal(info.data_node_count, 1);
+    assert_int_equal(info.tree_node_count, 1);
+    assert_int_equal(info.tree_depth, 1);
+    assert_int_equal(info.disk_size, 128 + 5 + 32);
+    struct veil_encfile *f;
+    assert_int_equal(veil_encfile_open_fd(fd, test_key, "/fd", NULL, &f), 0);
+    close(fd); /* the handle holds its own descriptor */
+    struct veil_encfile_info authed;
+    veil_encfile_get_info(f, &authed);
+    assert_true(authed.authenticated);
+    assert_memory_equal(authed.file_id, info.file_id, sizeof(info.file_id));
+    char buf[8];
+    assert_int_equal(veil_encfile_pread(f, buf, sizeof(buf), 0), 5);
+    assert_memory_equal(buf, "hello", 5);
+    assert_int_equal(veil_encfile_pwrite(f, "x", 1, 0), -EROFS);
+    assert_int_equal(veil_encfile_flush(f), -EROFS);
+    assert_int_equal(veil_encfile_close(f), 0);
+    /* peek refuses what is not an encfile */
+    fd = open(path, O_RDWR);
+    assert_int_equal(pwrite(fd, "X", 1, 0), 1);
+    assert_int_equal(veil_encfile_peek(fd, &info), -EBADMSG);
+    close(fd);
+    unlink(path);
+    free(path);
+}
+
+static void test_load_into_fd(void **state) {
+    (void)state;
+    char *path = test_path(dir, "memfd.enc");
+    for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
+        size_t size = sizes[i];
+        uint8_t *plain = malloc(size + 1);
+        test_fill(plain, size, size + 13);
+        assert_int_equal(veil_encfile_store(path, test_key, "/m", 2, plain, size, 0600), 0);
+        int fd = memfd_create("plain", MFD_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "stale contents", 14), 14);
+        uint64_t got_size = 0, version = 0, pin = 2;
+        assert_int_equal(veil_encfile_load_into_fd(path, test_key, "/m", &pin, fd, &got_size, &version), 0);
+        assert_int_equal(got_size, size);
+        assert_int_equal(version, 2);
+        uint8_t *back = malloc(size + 1);
+        assert_int_equal(pread(fd, back, size + 1, 0), size);
+        assert_memory_equal(back, plain, size);
+        /* a failure (wrong path) leaves the fd empty */
+        assert_int_equal(veil_encfile_load_into_fd(path, test_key, "/other", NULL, fd, NULL, NULL), -EACCES);
+        close(fd);
+        free(back);
+        free(plain);
+    }
+    /* a tampered node half-way: nothing of the plaintext stays in the fd */
+    uint8_t *plain = malloc(3 * N);
+    test_fill(plain, 3 * N, 5);
+    assert_int_equal(veil_encfile_store(path, test_key, "/m", 1, plain, 3 * N, 0600), 0);
+    int efd = open(path, O_RDWR);
+    assert_int_equal(pwrite(efd, "!", 1, 128 + 2 * N + 9), 1);
+    close(efd);
+    int fd = memfd_create("plain", MFD_CLOEXEC);
+    assert_int_equal(veil_encfile_load_into_fd(path, test_key, "/m", NULL, fd, NULL, NULL), -EACCES);
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_int_equal(st.st_size, 0);
+    close(fd);
+    free(plain);
+    unlink(path);
+    free(path);
+}
+
+/* Replacing a file (store or flush) keeps its mode and, as root, its owner. */
+static void test_keeps_mode_and_owner(void **state) {
+    (void)state;
+    char *path = test_path(dir, "owner.enc");
+    assert_int_equal(veil_encfile_store(path, test_key, "/o", 1, "abc", 3, 0640), 0);
+    bool root = geteuid() == 0;
+    if (root) assert_int_equal(chown(path, 1234, 4321), 0);
+    assert_int_equal(chmod(path, 0604), 0);
+    assert_int_equal(veil_encfile_store(path, test_key, "/o", 2, "abcd", 4, 0600), 0);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0604);
+    if (root) assert_true(st.st_uid == 1234 && st.st_gid == 4321);
+    struct veil_encfile *f;
+    assert_int_equal(chmod(path, 0620), 0);
+    assert_int_equal(veil_encfile_open(path, test_key, "/o", VEIL_ENCFILE_WRITE, NULL, &f), 0);
+    assert_int_equal(veil_encfile_pwrite(f, "e", 1, 4), 1);
+    assert_int_equal(veil_encfile_close(f), 0);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0620);
+    if (root) assert_true(st.st_uid == 1234 && st.st_gid == 4321);
+    unlink(path);
+    free(path);
+}
+
 static void test_bad_arguments(void **state) {
     (void)state;
     char *path = test_path(dir, "bad.enc");
@@ -285,7 +391,8 @@ int main(void) {
         cmocka_unit_test(test_store_load),   cmocka_unit_test(test_store_fd),
         cmocka_unit_test(test_handle_write), cmocka_unit_test(test_empty_file_flushes),
         cmocka_unit_test(test_sparse_1g),    cmocka_unit_test(test_versions),
-        cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_fd_and_peek),  cmocka_unit_test(test_load_into_fd),
+        cmocka_unit_test(test_keeps_mode_and_owner), cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

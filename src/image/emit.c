@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Pass 2 of wrap: copies the flattened image's files into the output layer, hashing and encrypting on the way. */
+#include "emit.h"
+
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "base/fileio.h"
+#include "encfile/encfile.h"
+#include "layer.h"
+#include "progress.h"
+#include "rootfs.h"
+
+#define COPY_BLOCK ((size_t)256 << 10)
+
+VEIL_DEFINE_CLEANUP(struct archive_entry *, archive_entry_free, archive_entry_freep)
+
+void image_entry_from_node(struct archive_entry *ae, const struct image_node *n, const char *name) {
+    archive_entry_set_pathname(ae, name);
+    archive_entry_set_perm(ae, n->mode);
+    archive_entry_set_uid(ae, n->uid);
+    archive_entry_set_gid(ae, n->gid);
+    archive_entry_set_mtime(ae, n->mtime, 0);
+    switch (n->type) {
+    case IMAGE_NODE_DIR:
+        archive_entry_set_filetype(ae, AE_IFDIR);
+        break;
+    case IMAGE_NODE_SYMLINK:
+        archive_entry_set_filetype(ae, AE_IFLNK);
+        archive_entry_set_symlink(ae, n->target);
+        break;
+    case IMAGE_NODE_FILE:
+        archive_entry_set_filetype(ae, AE_IFREG);
+        archive_entry_set_size(ae, (la_int64_t)n->size);
+        break;
+    }
+}
+
+static int writer_err(struct archive *w, const char *what) {
+    const char *s = archive_error_string(w);
+    return veil_err(-EIO, "writing %s: %s", what, s ? s : "failed");
+}
+
+static char *entry_name(const struct image_emit *e, const struct image_node *n) {
+    char *name;
+    if (asprintf(&name, "%s%s", e->name_prefix, n->path + 1) < 0) return NULL;
+    return name;
+}
+
+static int write_header(struct image_emit *e, const struct image_node *n, uint64_t size, const char *hardlink_to) {
+    _cleanup_(archive_entry_freep) struct archive_entry *ae = archive_entry_new();
+    _cleanup_free_ char *name = entry_name(e, n);
+    if (!ae || !name) return -ENOMEM;
+    image_entry_from_node(ae, n, name);
+    if (n->type == IMAGE_NODE_FILE) archive_entry_set_size(ae, (la_int64_t)size);
+    if (hardlink_to) {
+        archive_entry_set_hardlink(ae, hardlink_to);
+        archive_entry_set_size(ae, 0);
+    }
+    if (archive_write_header(e->writer, ae) != ARCHIVE_OK) return writer_err(e->writer, n->path);
+    return 0;
+}
+
+static int write_data(struct image_emit *e, const void *buf, size_t size, const char *what) {
+    if (size == 0) return 0;
+    la_ssize_t w = archive_write_data(e->writer, buf, size);
+    if (w < 0 || (size_t)w != size) return writer_err(e->writer, what);
+    return 0;
+}
+
+/* Where the content of a group of nodes comes from, read block by block. */
+struct content {
+    struct archive *a; /* archive source */
+    int fd;            /* file source (root directory) */
+    uint64_t offset;
+    uint8_t *buf;
+};
+
+static int content_next(struct content *c, const void **ret, size_t *ret_size) {
+    if (c->a) {
+        const void *block;
+        size_t size;
+        la_int64_t offset;
+        int r = archive_read_data_block(c->a, &block, &size, &offset);
+        if (r == ARCHIVE_EOF) {
+            *ret_size = 0;
+            return 0;
+        }
+        if (r != ARCHIVE_OK) return image_archive_err(c->a, "corrupt or truncated layer");
+        if ((uint64_t)offset > c->offset) {
+            /* a sparse member: its hole reads as zeros */
+            size_t gap = (size_t)MIN((uint64_t)offset - c->offset, COPY_BLOCK);
+            memset(c->buf, 0, gap);
+            c->offset += gap;
+            *ret = c->buf;
+            *ret_size = gap;
+            return 1;
+        }
+        c->offset += size;
+        *ret = block;
+        *ret_size = size;
+        return size ? 1 : 0;
+    }
+    ssize_t n;
+    do
+        n = read(c->fd, c->buf, COPY_BLOCK);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) return veil_err(-errno, "reading input file");
+    c->offset += (uint64_t)n;
+    *ret = c->buf;
+    *ret_size = (size_t)n;
+    return n > 0;
+}
+
+/*
+ * Copy one content to the nodes that share it: the first plain node gets the
+ * bytes, the other plain nodes become hard links to it; each encrypted node
+ * gets its own encfile (they are bound to their paths, so they cannot share).
+ */
+static int emit_group(struct image_emit *e, struct image_node **group, size_t count, struct content *c) {
+    struct image_node *first_plain = NULL;
+    bool any_encrypted = false;
+    for (size_t i = 0; i < count; i++) {
+        if (group[i]->encrypted)
+            any_encrypted = true;
+        else if (!first_plain)
+            first_plain = group[i];
+    }
+    uint64_t expected = group[0]->size;
+    _cleanup_(veil_hash_freep) struct veil_hash *h = NULL;
+    int r = veil_hash_new(VEIL_HASH_SHA256, &h);
+    if (r < 0) return r;
+    _cleanup_close_ int memfd = -1;
+    if (any_encrypted && (memfd = memfd_create("veil-plaintext", MFD_CLOEXEC)) < 0) return -errno;
+    if (first_plain && (r = write_header(e, first_plain, expected, NULL)) < 0) return r;
+
+    uint64_t total = 0;
+    for (;;) {
+        const void *buf;
+        size_t size;
+        if ((r = content_next(c, &buf, &size)) < 0) return r;
+        if (r == 0) break;
+        total += size;
+        if (total > expected) break;
+        if ((r = veil_hash_update(h, buf, size)) < 0) return r;
+        if (first_plain && (r = write_data(e, buf, size, first_plain->path)) < 0) return r;
+        if (memfd >= 0 && (r = veil_write_all(memfd, buf, size)) < 0) return r;
+        image_progress_add(e->progress, size);
+    }
+    if (total != expected) return veil_err(-EBADMSG, "%s changed while it was being wrapped", group[0]->path);
+    uint8_t digest[VEIL_SHA256_SIZE];
+    if ((r = veil_hash_final(h, digest)) < 0) return r;
+    for (size_t i = 0; i < count; i++) {
+        memcpy(group[i]->sha256, digest, sizeof(digest));
+        group[i]->hashed = true;
+    }
+
+    for (size_t i = 0; i < count; i++) {
+        struct image_node *n = group[i];
+        if (!n->encrypted) {
+            if (n != first_plain) {
+                _cleanup_free_ char *target = entry_name(e, first_plain);
+                if (!target) return -ENOMEM;
+                if ((r = write_header(e, n, 0, target)) < 0) return r;
+            }
+            continue;
+        }
+        _cleanup_free_ char *tmp = NULL;
+        if (asprintf(&tmp, "%s/encrypted", e->tmp_dir) < 0) return -ENOMEM;
+        if ((r = veil_encfile_store_fd(tmp, e->key, n->path, 1, memfd, 0600)) < 0) {
+            char detail[512];
+            snprintf(detail, sizeof(detail), "%s", veil_err_msg()); /* veil_err() reuses that buffer */
+            return veil_err(r, "encrypting %s: %s", n->path, detail);
+        }
+        _cleanup_close_ int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+        unlink(tmp);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0) return veil_err(-errno, "reading back encrypted %s", n->path);
+        if ((r = write_header(e, n, (uint64_t)st.st_size, NULL)) < 0) return r;
+        struct content enc = { .fd = fd, .buf = c->buf };
+        const void *buf;
+        size_t size;
+        while ((r = content_next(&enc, &buf, &size)) > 0)
+            if ((r = write_data(e, buf, size, n->path)) < 0) return r;
+        if (r < 0) return r;
+        if (enc.offset != (uint64_t)st.st_size) return veil_err(-EIO, "encrypted %s changed while copied", n->path);
+    }
+    return 0;
+}
+
+static int cmp_source(const void *a, const void *b) {
+    const struct image_node *x = *(struct image_node *const *)a, *y = *(struct image_node *const *)b;
+    if (x->src_layer != y->src_layer) return x->src_layer < y->src_layer ? -1 : 1;
+    if (x->src_ordinal != y->src_ordinal) return x->src_ordinal < y->src_ordinal ? -1 : 1;
+    /* within a group: the original entry before its hard links, then by path */
+    if (x->hardlink != y->hardlink) return x->hardlink ? 1 : -1;
+    return strcmp(x->path, y->path);
+}
+
+/*
+ * Every layer is read to its end, even one that contributes no file: this pass
+ * verifies each blob's digest (in a second thread, see source.c) and that its
+ * headers are those pass 1 built the tree from.
+ */
+static int emit_files_from_layers(struct image_emit *e, struct image_node **files, size_t count, uint8_t *buf) {
+    size_t next = 0;
+    for (size_t layer = 0; layer < e->source->layer_count; layer++) {
+        _cleanup_(image_layer_stream_freep) struct image_layer_stream *st = NULL;
+        _cleanup_(veil_hash_freep) struct veil_hash *fp = NULL;
+        int r = image_layer_stream_open(e->source, layer, true, &st);
+        if (r < 0 || (r = veil_hash_new(VEIL_HASH_SHA256, &fp)) < 0) return r;
+        struct archive *a = image_layer_stream_archive(st);
+        for (uint64_t ordinal = 0;; ordinal++) {
+            struct archive_entry *ae;
+            r = archive_read_next_header(a, &ae);
+            if (r == ARCHIVE_EOF) break;
+            if (r != ARCHIVE_OK) return image_archive_err(a, "layer changed or is truncated");
+            if ((r = image_header_fingerprint(fp, ae)) < 0) return r;
+            if (next >= count || files[next]->src_layer != layer || files[next]->src_ordinal != ordinal) continue;
+            size_t end = next;
+            while (end < count && files[end]->src_layer == layer && files[end]->src_ordinal == ordinal) end++;
+            struct content c = { .a = a, .buf = buf };
+            if ((r = emit_group(e, files + next, end - next, &c)) < 0) return r;
+            next = end;
+        }
+        if ((r = image_layer_stream_finish(st)) < 0) return r;
+        uint8_t d[VEIL_SHA256_SIZE];
+        if ((r = veil_hash_final(fp, d)) < 0) return r;
+        if (memcmp(d, e->source->layers[layer].fingerprint, sizeof(d)) != 0)
+            return veil_err(-EBADMSG, "layer %s changed while it was being wrapped", e->source->layers[layer].member);
+    }
+    if (next != count) return veil_err(-EBADMSG, "a layer changed while it was being wrapped");
+    return 0;
+}
+
+static int emit_files_from_root(struct image_emit *e, struct image_node **files, size_t count, uint8_t *buf) {
+    for (size_t i = 0; i < count; i++) {
+        _cleanup_close_ int fd = image_rootfs_open(e->root_fd, files[i]->path);
+        if (fd < 0) return fd;
+        struct content c = { .fd = fd, .buf = buf };
+        int r = emit_group(e, files + i, 1, &c);
+        if (r < 0) return r;
+    }
+    return 0;
+}
+
+int image_emit(struct image_emit *e) {
+    _cleanup_free_ struct image_node **nodes = NULL;
+    size_t count;
+    int r = image_tree_list(e->tree, &nodes, &count);
+    if (r < 0) return r;
+    /* directories and symlinks first, in path order (the root itself is not an entry) */
+    size_t file_count = 0;
+    for (size_t i = 0; i < count; i++) {
+        struct image_node *n = nodes[i];
+        if (n->type == IMAGE_NODE_FILE)
+            nodes[file_count++] = n;
+        else if (n != e->tree->root && (r = write_header(e, n, 0, NULL)) < 0)
+            return r;
+    }
+    /* then regular files in input order, each content group once */
+    qsort(nodes, file_count, sizeof(*nodes), cmp_source);
+    _cleanup_free_ uint8_t *buf = malloc(COPY_BLOCK);
+    if (!buf) return -ENOMEM;
+    if (e->source)
+        r = emit_files_from_layers(e, nodes, file_count, buf);
+    else
+        r = emit_files_from_root(e, nodes, file_count, buf);
+    return r;
+}

@@ -1,0 +1,576 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `veil wrap`: flatten, measure, encrypt, sign, and write the wrapped image (OCI, docker-archive or directory). */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/fileio.h"
+#include "crypto/key.h"
+#include "emit.h"
+#include "flatten.h"
+#include "image.h"
+#include "layer.h"
+#include "sink.h"
+#include "startup.h"
+#include "ustar.h"
+
+#define MAX_RUNTIME_SIZE ((size_t)256 << 20)
+#define MEDIA_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define MEDIA_CONFIG "application/vnd.oci.image.config.v1+json"
+#define MEDIA_LAYER "application/vnd.oci.image.layer.v1.tar"
+
+static const char *const default_passthrough[] = { "/proc", "/sys", "/dev", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf" };
+static const char *const default_ephemeral[] = { "/tmp", "/run", "/var/tmp" };
+
+/* ---- rules ---- */
+
+struct rule {
+    char path[VEIL_MANIFEST_MAX_PATH + 2];
+    size_t size;
+    enum veil_manifest_class class;
+};
+
+struct rules {
+    struct rule *v;
+    size_t count;
+};
+
+static int rules_add(struct rules *rs, const char *path, enum veil_manifest_class class) {
+    struct rule r = { .class = class };
+    if (path[0] != '/' || image_path_normalise(path, r.path, sizeof(r.path), &r.size) < 0)
+        return veil_err(-EINVAL, "'%s' is not an absolute path without '..'", path);
+    for (size_t i = 0; i < rs->count; i++)
+        if (strcmp(rs->v[i].path, r.path) == 0) {
+            rs->v[i].class = class; /* the owner's word replaces a default */
+            return 0;
+        }
+    struct rule *v = realloc(rs->v, (rs->count + 1) * sizeof(*v));
+    if (!v) return -ENOMEM;
+    rs->v = v;
+    v[rs->count++] = r;
+    return 0;
+}
+
+static const struct rule *rules_match(const struct rules *rs, const char *path, size_t size) {
+    const struct rule *best = NULL;
+    for (size_t i = 0; i < rs->count; i++) {
+        const struct rule *r = &rs->v[i];
+        bool covers = r->size == 1 || (r->size <= size && memcmp(r->path, path, r->size) == 0 &&
+                                       (r->size == size || path[r->size] == '/'));
+        if (covers && (!best || r->size > best->size)) best = r;
+    }
+    return best;
+}
+
+static void rules_done(struct rules *rs) {
+    free(rs->v);
+}
+
+/* ---- the layer writer: libarchive's tar output into a hashing sink that writes the outer file ---- */
+
+static la_ssize_t sink_write(struct archive *a, void *userdata, const void *buf, size_t size) {
+    int r = image_sink_write(userdata, buf, size);
+    if (r < 0) {
+        archive_set_error(a, -r, "writing the output layer");
+        return -1;
+    }
+    return (la_ssize_t)size;
+}
+
+/* No blocking in libarchive (bytes_per_block 0): data goes straight to the sink, which buffers. */
+static struct archive *tar_writer(void) {
+    struct archive *w = archive_write_new();
+    if (!w) return NULL;
+    if (archive_write_set_format_pax_restricted(w) != ARCHIVE_OK || archive_write_set_bytes_per_block(w, 0) != ARCHIVE_OK) {
+        archive_write_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+static void digest_string(const uint8_t d[VEIL_SHA256_SIZE], char out[72]) {
+    char hex[2 * VEIL_SHA256_SIZE + 1];
+    veil_hex_encode(d, VEIL_SHA256_SIZE, hex);
+    snprintf(out, 72, "sha256:%s", hex);
+}
+
+static int sha256_string(const void *data, size_t size, char out[72]) {
+    uint8_t d[VEIL_SHA256_SIZE];
+    char hex[2 * VEIL_SHA256_SIZE + 1];
+    int r = veil_sha256(data, size, d);
+    if (r < 0) return r;
+    veil_hex_encode(d, sizeof(d), hex);
+    snprintf(out, 72, "sha256:%s", hex);
+    return 0;
+}
+
+/* ---- the manifest ---- */
+
+static int add_entries(struct image_tree *t, const struct rules *rs, struct veil_manifest_builder *b,
+                       struct veil_wrap_result *res) {
+    _cleanup_free_ struct image_node **nodes = NULL;
+    size_t count;
+    int r = image_tree_list(t, &nodes, &count);
+    if (r < 0) return r;
+    for (size_t i = 0; i < count; i++) {
+        struct image_node *n = nodes[i];
+        const struct rule *rule = rules_match(rs, n->path, n->path_size);
+        if (rule && rule->class != VEIL_MANIFEST_ENCRYPTED) {
+            res->unlisted_count++;
+            continue;
+        }
+        struct veil_manifest_entry e = { .path = n->path, .mode = n->mode, .uid = n->uid, .gid = n->gid, .size = n->size };
+        switch (n->type) {
+        case IMAGE_NODE_DIR:
+            e.class = VEIL_MANIFEST_DIRECTORY;
+            res->directory_count++;
+            break;
+        case IMAGE_NODE_SYMLINK:
+            e.class = VEIL_MANIFEST_SYMLINK;
+            e.target = n->target;
+            res->symlink_count++;
+            break;
+        case IMAGE_NODE_FILE:
+            e.class = n->encrypted ? VEIL_MANIFEST_ENCRYPTED : VEIL_MANIFEST_TRUSTED;
+            e.key_name = n->encrypted ? VEIL_MANIFEST_IMAGE_KEY : NULL;
+            memcpy(e.sha256, n->sha256, VEIL_SHA256_SIZE);
+            if (n->encrypted)
+                res->encrypted_count++;
+            else
+                res->trusted_count++;
+            break;
+        }
+        if ((r = veil_manifest_builder_add_entry(b, &e)) < 0) return r;
+    }
+    return 0;
+}
+
+/* ---- the veil layer: /veil, /veil/veil-run, /veil/manifest with fixed metadata ---- */
+
+static int write_veil_entries(struct archive *w, const char *prefix, const uint8_t *runtime, size_t runtime_size,
+                              const uint8_t *manifest, size_t manifest_size) {
+    struct {
+        const char *name;
+        unsigned type, mode;
+        const uint8_t *data;
+        size_t size;
+    } items[] = {
+        { "veil", AE_IFDIR, 0755, NULL, 0 },
+        { "veil/manifest", AE_IFREG, 0444, manifest, manifest_size },
+        { "veil/veil-run", AE_IFREG, 0755, runtime, runtime_size },
+    };
+    for (size_t i = 0; i < ELEMENTSOF(items); i++) {
+        struct archive_entry *ae = archive_entry_new();
+        _cleanup_free_ char *name = NULL;
+        if (!ae || asprintf(&name, "%s%s", prefix, items[i].name) < 0) {
+            if (ae) archive_entry_free(ae);
+            return -ENOMEM;
+        }
+        archive_entry_set_pathname(ae, name);
+        archive_entry_set_filetype(ae, items[i].type);
+        archive_entry_set_perm(ae, items[i].mode);
+        archive_entry_set_mtime(ae, 0, 0);
+        archive_entry_set_size(ae, (la_int64_t)items[i].size);
+        int r = archive_write_header(w, ae);
+        archive_entry_free(ae);
+        if (r != ARCHIVE_OK) return veil_err(-EIO, "writing /veil: %s", archive_error_string(w));
+        if (items[i].size && archive_write_data(w, items[i].data, items[i].size) != (la_ssize_t)items[i].size)
+            return veil_err(-EIO, "writing /veil: %s", archive_error_string(w));
+    }
+    return 0;
+}
+
+/* ---- the image config and OCI/docker documents ---- */
+
+static const char *go_arch(void) {
+    struct utsname u;
+    if (uname(&u) < 0) return "amd64";
+    if (!strcmp(u.machine, "aarch64")) return "arm64";
+    return "amd64";
+}
+
+static int make_config(const struct image_source *s, const char *layer_diff, const char *veil_diff, const char *measurement,
+                       const char *signer, char **ret, size_t *ret_size) {
+    json_t *root = s && s->config ? json_deep_copy(s->config->root) : json_pack("{s:s, s:s, s:s}", "architecture", go_arch(), "os", "linux", "created", "1970-01-01T00:00:00Z");
+    if (!root) return -ENOMEM;
+    json_t *cfg = json_object_get(root, "config");
+    if (!json_is_object(cfg)) {
+        cfg = json_object();
+        json_object_set_new(root, "config", cfg);
+    }
+    json_object_set_new(cfg, "Entrypoint", json_pack("[s]", VEIL_IMAGE_RUNTIME_PATH));
+    json_object_set_new(cfg, "Cmd", json_array());
+    json_object_set_new(cfg, "WorkingDir", json_string("/"));
+    json_object_del(cfg, "User");
+    json_object_del(cfg, "Env");
+    json_object_del(root, "container_config");
+    json_object_del(root, "container");
+    json_t *labels = json_object_get(cfg, "Labels");
+    if (!json_is_object(labels)) {
+        labels = json_object();
+        json_object_set_new(cfg, "Labels", labels);
+    }
+    json_object_set_new(labels, VEIL_IMAGE_LABEL_MEASUREMENT, json_string(measurement));
+    json_object_set_new(labels, VEIL_IMAGE_LABEL_SIGNER, json_string(signer));
+    json_object_set_new(root, "rootfs", json_pack("{s:s, s:[s,s]}", "type", "layers", "diff_ids", layer_diff, veil_diff));
+    json_object_set_new(root, "history", json_pack("[{s:s}, {s:s}]", "created_by", "veil wrap: the flattened image",
+                                                   "created_by", "veil wrap: /veil/veil-run and /veil/manifest"));
+    char *text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(root);
+    if (!text) return -ENOMEM;
+    *ret = text;
+    *ret_size = strlen(text);
+    return 0;
+}
+
+static char *dump(json_t *j) {
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(j);
+    return text;
+}
+
+/* ---- the whole conversion ---- */
+
+struct wrap_state {
+    const struct veil_wrap_options *o;
+    struct image_source *source;
+    int root_fd;
+    struct image_tree *tree;
+    struct rules rules;
+    char *tmp_dir;
+    struct image_progress progress;
+};
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+    (void)st;
+    (void)type;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void remove_tree(const char *path) {
+    if (path) nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int make_rules(struct wrap_state *w) {
+    int r = 0;
+    for (size_t i = 0; r >= 0 && i < ELEMENTSOF(default_passthrough); i++)
+        r = rules_add(&w->rules, default_passthrough[i], VEIL_MANIFEST_PASSTHROUGH);
+    for (size_t i = 0; r >= 0 && i < ELEMENTSOF(default_ephemeral); i++)
+        r = rules_add(&w->rules, default_ephemeral[i], VEIL_MANIFEST_EPHEMERAL);
+    for (size_t i = 0; r >= 0 && i < w->o->passthrough_count; i++)
+        r = rules_add(&w->rules, w->o->passthrough[i], VEIL_MANIFEST_PASSTHROUGH);
+    for (size_t i = 0; r >= 0 && i < w->o->encrypt_count; i++) {
+        if (!strcmp(w->o->encrypt[i], "/")) return veil_err(-EINVAL, "--encrypt / would encrypt the runtime's libraries too; name the application's directories");
+        r = rules_add(&w->rules, w->o->encrypt[i], VEIL_MANIFEST_ENCRYPTED);
+    }
+    return r;
+}
+
+/* Mark regular files below encrypted rules. */
+static void mark_encrypted(struct wrap_state *w, uint64_t *ret_content) {
+    _cleanup_free_ struct image_node **nodes = NULL;
+    size_t count;
+    *ret_content = 0;
+    if (image_tree_list(w->tree, &nodes, &count) < 0) return;
+    for (size_t i = 0; i < count; i++) {
+        struct image_node *n = nodes[i];
+        if (n->type != IMAGE_NODE_FILE) continue;
+        *ret_content += n->size;
+        const struct rule *rule = rules_match(&w->rules, n->path, n->path_size);
+        n->encrypted = rule && rule->class == VEIL_MANIFEST_ENCRYPTED;
+    }
+}
+
+static int build_manifest(struct wrap_state *w, struct veil_wrap_result *res, uint8_t **ret_data, size_t *ret_size,
+                          uint8_t body_digest[VEIL_SHA256_SIZE]) {
+    _cleanup_(veil_manifest_builder_freep) struct veil_manifest_builder *b = NULL;
+    int r = veil_manifest_builder_new(&b);
+    if (r < 0) return r;
+    if ((r = image_startup_configure(w->o, w->source, w->root_fd, w->tree, b)) < 0) return r;
+    for (size_t i = 0; i < w->rules.count; i++)
+        if ((r = veil_manifest_builder_add_rule(b, w->rules.v[i].path, w->rules.v[i].class,
+                                                w->rules.v[i].class == VEIL_MANIFEST_ENCRYPTED ? VEIL_MANIFEST_IMAGE_KEY : NULL)) < 0)
+            return r;
+    if ((r = add_entries(w->tree, &w->rules, b, res)) < 0) return r;
+    _cleanup_free_ uint8_t *body = NULL;
+    size_t body_size;
+    if ((r = veil_manifest_builder_encode(b, &body, &body_size)) < 0) return r;
+    if ((r = veil_sha256(body, body_size, body_digest)) < 0) return r;
+    return veil_manifest_sign(body, body_size, w->o->signer, ret_data, ret_size);
+}
+
+static int write_key(const struct veil_wrap_options *o) {
+    if (!o->key_out || o->encrypt_count == 0) return 0;
+    int r = veil_write_file_atomic(o->key_out, o->image_key, VEIL_IMAGE_KEY_SIZE, 0600);
+    return r < 0 ? veil_err(r, "cannot write the image key to %s", o->key_out) : 0;
+}
+
+static int finish_labels(struct veil_wrap_result *res, const uint8_t runtime_digest[32], const uint8_t body_digest[32],
+                         char measurement[65], char signer[65]) {
+    int r = veil_manifest_measurement(runtime_digest, body_digest, res->measurement);
+    if (r < 0) return r;
+    veil_hex_encode(res->measurement, VEIL_SHA256_SIZE, measurement);
+    veil_hex_encode(res->signer_id, VEIL_SHA256_SIZE, signer);
+    return 0;
+}
+
+/* The directory output: the flattened tree plus /veil, through libarchive's disk writer. */
+static int wrap_to_dir(struct wrap_state *w, const uint8_t *runtime, size_t runtime_size, struct veil_wrap_result *res) {
+    const struct veil_wrap_options *o = w->o;
+    _cleanup_free_ char *out = strdup(o->output);
+    if (!out) return -ENOMEM;
+    while (strlen(out) > 1 && out[strlen(out) - 1] == '/') out[strlen(out) - 1] = 0;
+    if (access(out, F_OK) == 0) return veil_err(-EEXIST, "output directory %s exists already", out);
+    _cleanup_free_ char *staging = NULL;
+    if (asprintf(&staging, "%s.veil-tmp-XXXXXX", out) < 0) return -ENOMEM;
+    if (!mkdtemp(staging)) return veil_err(-errno, "cannot create %s", staging);
+    _cleanup_free_ char *prefix = NULL;
+    if (asprintf(&prefix, "%s/", staging) < 0) return -ENOMEM;
+
+    struct archive *disk = archive_write_disk_new();
+    int r = disk ? 0 : -ENOMEM;
+    if (r >= 0) {
+        int flags = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT;
+        if (geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
+        archive_write_disk_set_options(disk, flags);
+        struct image_emit e = { .source = w->source, .root_fd = w->root_fd, .tree = w->tree, .writer = disk,
+                                .name_prefix = prefix, .key = o->image_key, .tmp_dir = w->tmp_dir, .progress = &w->progress };
+        r = image_emit(&e);
+    }
+    _cleanup_free_ uint8_t *manifest = NULL;
+    size_t manifest_size;
+    uint8_t body_digest[VEIL_SHA256_SIZE], runtime_digest[VEIL_SHA256_SIZE];
+    char measurement[65], signer[65];
+    if (r >= 0) r = build_manifest(w, res, &manifest, &manifest_size, body_digest);
+    if (r >= 0) r = write_veil_entries(disk, prefix, runtime, runtime_size, manifest, manifest_size);
+    if (r >= 0 && archive_write_close(disk) != ARCHIVE_OK) r = veil_err(-EIO, "writing %s: %s", out, archive_error_string(disk));
+    if (disk) archive_write_free(disk);
+    /* the root directory itself is no entry: give it the image's mode */
+    if (r >= 0 && chmod(staging, w->tree->root->mode) < 0) r = veil_err(-errno, "cannot set the mode of %s", staging);
+    if (r >= 0) r = veil_sha256(runtime, runtime_size, runtime_digest);
+    if (r >= 0) r = finish_labels(res, runtime_digest, body_digest, measurement, signer);
+    if (r >= 0) r = write_key(o);
+    if (r >= 0 && rename(staging, out) < 0) {
+        r = veil_err(-errno, "cannot rename %s to %s", staging, out);
+        if (o->key_out && o->encrypt_count) unlink(o->key_out);
+    }
+    if (r < 0) remove_tree(staging);
+    return r;
+}
+
+/* Stream one layer into the outer archive behind a reserved header slot, named by its digest. */
+struct layer_fill {
+    struct wrap_state *w;
+    const uint8_t *runtime, *manifest;
+    size_t runtime_size, manifest_size;
+};
+
+static int fill_layer(struct archive *tw, const struct layer_fill *f) {
+    if (!f->runtime) {
+        struct image_emit e = { .source = f->w->source, .root_fd = f->w->root_fd, .tree = f->w->tree, .writer = tw,
+                                .name_prefix = "", .key = f->w->o->image_key, .tmp_dir = f->w->tmp_dir,
+                                .progress = &f->w->progress };
+        return image_emit(&e);
+    }
+    return write_veil_entries(tw, "", f->runtime, f->runtime_size, f->manifest, f->manifest_size);
+}
+
+static int write_layer(struct image_ustar *u, bool docker, const struct layer_fill *f, char digest[72], uint64_t *ret_size) {
+    uint64_t header;
+    int r = image_ustar_begin(u, &header);
+    if (r < 0) return r;
+    _cleanup_(image_sink_freep) struct image_sink *sink = NULL;
+    if ((r = image_sink_new(u->fd, u->offset, &sink)) < 0) return r;
+    struct archive *tw = tar_writer();
+    if (!tw) return -ENOMEM;
+    if (archive_write_open2(tw, sink, NULL, sink_write, NULL, NULL) != ARCHIVE_OK)
+        r = veil_err(-EIO, "cannot start an output layer");
+    else {
+        r = fill_layer(tw, f);
+        if (r >= 0 && archive_write_close(tw) != ARCHIVE_OK) r = veil_err(-EIO, "writing an output layer: %s", archive_error_string(tw));
+    }
+    archive_write_free(tw);
+    uint8_t d[VEIL_SHA256_SIZE];
+    uint64_t size;
+    if (r < 0 || (r = image_sink_finish(sink, d, &size)) < 0) return r;
+    u->offset += size;
+    digest_string(d, digest);
+    char name[128];
+    snprintf(name, sizeof(name), docker ? "%s/layer.tar" : "blobs/sha256/%s", digest + 7);
+    if ((r = image_ustar_end(u, header, name, size)) < 0) return r;
+    *ret_size = size;
+    return 0;
+}
+
+/* The archive outputs: one flattened layer and the veil layer inside an OCI or docker archive. */
+static int wrap_to_archive(struct wrap_state *w, const uint8_t *runtime, size_t runtime_size, struct veil_wrap_result *res) {
+    const struct veil_wrap_options *o = w->o;
+    bool docker = o->format == VEIL_WRAP_DOCKER_ARCHIVE;
+    struct veil_atomic_file af = { .fd = -1 };
+    int r = veil_atomic_begin(o->output, 0644, &af);
+    if (r < 0) return veil_err(r, "cannot create %s", o->output);
+    struct image_ustar u = { .fd = af.fd };
+    char layer_digest[72], veil_digest[72], config_digest[72], manifest_digest[72], name[128];
+    uint64_t layer_size, veil_size;
+    _cleanup_free_ uint8_t *manifest = NULL;
+    _cleanup_free_ char *config = NULL, *image_manifest = NULL, *index = NULL;
+    size_t manifest_size, config_size;
+    uint8_t body_digest[VEIL_SHA256_SIZE], runtime_digest[VEIL_SHA256_SIZE];
+    char measurement[65], signer[65];
+
+    if (!docker && ((r = image_ustar_add_file(&u, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}", 30)) < 0 ||
+                    (r = image_ustar_add_dir(&u, "blobs/")) < 0 || (r = image_ustar_add_dir(&u, "blobs/sha256/")) < 0))
+        goto fail;
+    /* layer 1: the flattened image; then the manifest (it needs the files' hashes); layer 2: /veil */
+    struct layer_fill flat = { .w = w }, veil = { .w = w, .runtime = runtime, .runtime_size = runtime_size };
+    if ((r = write_layer(&u, docker, &flat, layer_digest, &layer_size)) < 0) goto fail;
+    if ((r = build_manifest(w, res, &manifest, &manifest_size, body_digest)) < 0) goto fail;
+    veil.manifest = manifest;
+    veil.manifest_size = manifest_size;
+    if ((r = write_layer(&u, docker, &veil, veil_digest, &veil_size)) < 0) goto fail;
+
+    /* config, manifest, index */
+    if ((r = veil_sha256(runtime, runtime_size, runtime_digest)) < 0 ||
+        (r = finish_labels(res, runtime_digest, body_digest, measurement, signer)) < 0 ||
+        (r = make_config(w->source, layer_digest, veil_digest, measurement, signer, &config, &config_size)) < 0 ||
+        (r = sha256_string(config, config_size, config_digest)) < 0)
+        goto fail;
+    if (docker) {
+        snprintf(name, sizeof(name), "%s.json", config_digest + 7);
+        if ((r = image_ustar_add_file(&u, name, config, config_size)) < 0) goto fail;
+        char l1[80], l2[80];
+        snprintf(l1, sizeof(l1), "%s/layer.tar", layer_digest + 7);
+        snprintf(l2, sizeof(l2), "%s/layer.tar", veil_digest + 7);
+        image_manifest = dump(json_pack("[{s:s, s:[s], s:[s,s]}]", "Config", name, "RepoTags", o->tag, "Layers", l1, l2));
+        if (!image_manifest) {
+            r = -ENOMEM;
+            goto fail;
+        }
+        if ((r = image_ustar_add_file(&u, "manifest.json", image_manifest, strlen(image_manifest))) < 0) goto fail;
+    } else {
+        snprintf(name, sizeof(name), "blobs/sha256/%s", config_digest + 7);
+        if ((r = image_ustar_add_file(&u, name, config, config_size)) < 0) goto fail;
+        image_manifest = dump(json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:[{s:s, s:s, s:I}, {s:s, s:s, s:I}]}",
+                                        "schemaVersion", 2, "mediaType", MEDIA_MANIFEST,
+                                        "config", "mediaType", MEDIA_CONFIG, "digest", config_digest, "size", (json_int_t)config_size,
+                                        "layers", "mediaType", MEDIA_LAYER, "digest", layer_digest, "size", (json_int_t)layer_size,
+                                        "mediaType", MEDIA_LAYER, "digest", veil_digest, "size", (json_int_t)veil_size));
+        if (!image_manifest || (r = sha256_string(image_manifest, strlen(image_manifest), manifest_digest)) < 0) {
+            r = r < 0 ? r : -ENOMEM;
+            goto fail;
+        }
+        snprintf(name, sizeof(name), "blobs/sha256/%s", manifest_digest + 7);
+        if ((r = image_ustar_add_file(&u, name, image_manifest, strlen(image_manifest))) < 0) goto fail;
+        index = dump(json_pack("{s:i, s:[{s:s, s:s, s:I, s:{s:s}}]}", "schemaVersion", 2, "manifests",
+                               "mediaType", MEDIA_MANIFEST, "digest", manifest_digest, "size", (json_int_t)strlen(image_manifest),
+                               "annotations", "org.opencontainers.image.ref.name", o->tag));
+        if (!index) {
+            r = -ENOMEM;
+            goto fail;
+        }
+        if ((r = image_ustar_add_file(&u, "index.json", index, strlen(index))) < 0) goto fail;
+    }
+    if ((r = image_ustar_finish(&u)) < 0 || (r = write_key(o)) < 0) goto fail;
+    if ((r = veil_atomic_commit(&af)) < 0) {
+        if (o->key_out && o->encrypt_count) unlink(o->key_out);
+        return veil_err(r, "cannot write %s", o->output);
+    }
+    return 0;
+fail:
+    veil_atomic_abort(&af);
+    return r;
+}
+
+int veil_image_wrap(const struct veil_wrap_options *o, struct veil_wrap_result *ret) {
+    struct wrap_state w = { .o = o, .root_fd = -1 };
+    struct veil_wrap_result res = { 0 };
+    _cleanup_free_ char *dir_copy = NULL;
+    _cleanup_free_ uint8_t *runtime = NULL;
+    size_t runtime_size;
+    int r;
+    if (o->encrypt_count && !o->image_key) return veil_err(-EINVAL, "encrypting needs an image key");
+    if ((r = veil_read_file(o->runtime, MAX_RUNTIME_SIZE, &runtime, &runtime_size)) < 0)
+        return veil_err(r, "cannot read the runtime %s", o->runtime);
+    if ((r = veil_key_id(o->signer, res.signer_id)) < 0) return r;
+    if ((r = make_rules(&w)) < 0) goto out;
+
+    if ((r = image_source_open(o->input, &w.source)) < 0) goto out;
+    if (w.source->kind == IMAGE_INPUT_ROOTFS) {
+        image_source_free(TAKE_PTR(w.source));
+        if ((w.root_fd = open(o->input, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+            r = veil_err(-errno, "cannot open %s", o->input);
+            goto out;
+        }
+    }
+    image_progress_start(&w.progress, o->progress, "reading", w.source ? w.source->total_size : 0);
+    r = image_flatten(w.source, w.root_fd, &w.progress, &w.tree);
+    image_progress_end(&w.progress);
+    if (r < 0) goto out;
+    if (image_tree_get(w.tree, "/veil")) {
+        r = veil_err(-EEXIST, "the input already has /veil (is it wrapped already?)");
+        goto out;
+    }
+    mark_encrypted(&w, &res.content_size);
+
+    /* a private directory next to the output for encrypted temporaries (ciphertext only) */
+    dir_copy = strdup(o->output);
+    if (!dir_copy || asprintf(&w.tmp_dir, "%s/.veil-wrap-XXXXXX", dirname(dir_copy)) < 0) {
+        r = -ENOMEM;
+        goto out;
+    }
+    if (!mkdtemp(w.tmp_dir)) {
+        r = veil_err(-errno, "cannot create a temporary directory next to %s", o->output);
+        free(TAKE_PTR(w.tmp_dir));
+        goto out;
+    }
+
+    image_progress_start(&w.progress, o->progress, "writing", res.content_size);
+    if (o->format == VEIL_WRAP_DIR)
+        r = wrap_to_dir(&w, runtime, runtime_size, &res);
+    else
+        r = wrap_to_archive(&w, runtime, runtime_size, &res);
+    image_progress_end(&w.progress);
+    if (r >= 0) *ret = res;
+out:
+    remove_tree(w.tmp_dir);
+    free(w.tmp_dir);
+    rules_done(&w.rules);
+    image_tree_free(w.tree);
+    image_source_free(w.source);
+    if (w.root_fd >= 0) close(w.root_fd);
+    return r;
+}
+
+int veil_image_find_runtime(char **ret) {
+    const char *env = getenv("VEIL_RUNTIME");
+    if (env && *env) return (*ret = strdup(env)) ? 0 : -ENOMEM;
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n < 0) return -errno;
+    self[n] = 0;
+    char *dir = dirname(self);
+    const char *candidates[] = { "../shield/veil-run", "../libexec/veil/veil-run" };
+    for (size_t i = 0; i < ELEMENTSOF(candidates); i++) {
+        char *p;
+        if (asprintf(&p, "%s/%s", dir, candidates[i]) < 0) return -ENOMEM;
+        if (access(p, X_OK) == 0) {
+            *ret = p;
+            return 0;
+        }
+        free(p);
+    }
+    return veil_err(-ENOENT, "veil-run not found (give --runtime PATH or set VEIL_RUNTIME)");
+}

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# veil wrap end to end: images built from Debian's busybox-static with podman, wrapped from every input
+# kind, loaded back into podman; reproducibility; measurement sensitivity; hostile inputs refused.
+set -uo pipefail
+veil=${VEIL_BUILD_ROOT:?}/src/cli/veil
+src=${VEIL_SOURCE_ROOT:?}/tests/image
+work=$(mktemp -d /var/tmp/veil-wrap-test.XXXXXX)
+name=localhost/veil-wrap-test-$$
+podman_images=()
+cleanup() {
+    for i in "${podman_images[@]}"; do podman rmi -f "$i" >/dev/null 2>&1; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work"
+
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $1"; [ $# -gt 1 ] && echo "# $2"; }
+check() { local what=$1; shift; if "$@" >log 2>&1; then ok "$what"; else not_ok "$what" "$(tail -3 log | tr '\n' ' ')"; fi; }
+echo "1..24"
+
+# --- a base image: busybox-static, a user, an application directory ---
+mkdir -p root/bin root/etc root/app root/tmp root/usr/lib
+cp /bin/busybox root/bin/busybox
+for a in sh cat ls echo; do ln -s busybox root/bin/$a; done
+ln -s /bin/busybox root/usr/lib/abs-link          # absolute link: resolved inside the image, accepted
+printf 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/app:/bin/sh\n' > root/etc/passwd
+printf 'root:x:0:\napp:x:1000:\n' > root/etc/group
+echo "the application's secret" > root/app/data.txt
+echo "print('hi')" > root/app/main.py
+tar -C root -cf base.tar .
+podman import --change 'ENTRYPOINT ["/bin/sh","-c"]' --change 'CMD ["cat /app/data.txt"]' \
+    --change 'ENV GREETING=hello' --change 'WORKDIR /app' --change 'USER app' base.tar "$name-base:latest" >/dev/null
+podman_images+=("$name-base:latest")
+podman save --format oci-archive -o base.oci.tar "$name-base:latest" >/dev/null 2>&1
+podman save --format docker-archive -o base.docker.tar "$name-base:latest" >/dev/null 2>&1
+podman save --format oci-dir -o base.ocidir "$name-base:latest" >/dev/null 2>&1
+check "podman builds and saves the base image (oci, docker, oci-dir)" test -s base.oci.tar -a -s base.docker.tar -a -d base.ocidir
+
+check "veil keygen" "$veil" keygen -o signer.pem
+signer=$("$veil" keygen -o other.pem | cut -d' ' -f2)
+
+wrap() { "$veil" wrap "$@" -k signer.pem --runtime /bin/busybox -q; }
+
+# --- every input kind, loaded back into podman ---
+i=0
+for input in base.oci.tar base.docker.tar base.ocidir; do
+    i=$((i + 1))
+    format=oci-archive
+    [ $input = base.docker.tar ] && format=docker-archive
+    check "wrap $input ($format out)" wrap $input -o w$i.tar --format $format -t "$name-w$i:latest" --encrypt /app
+    podman load -i w$i.tar >/dev/null 2>&1 && podman_images+=("$name-w$i:latest")
+    ep=$(podman image inspect "$name-w$i:latest" --format '{{json .Config.Entrypoint}}' 2>/dev/null)
+    label=$(podman image inspect "$name-w$i:latest" --format '{{index .Config.Labels "org.veil.measurement"}}' 2>/dev/null)
+    measured=$("$veil" inspect --json w$i.tar | python3 -c 'import json,sys; print(json.load(sys.stdin)["measurement"])')
+    if [ "$ep" = '["/veil/veil-run"]' ] && [ -n "$label" ] && [ "$label" = "$measured" ]; then
+        ok "podman loads w$i.tar: entrypoint /veil/veil-run, label = veil inspect's measurement"
+    else
+        not_ok "podman loads w$i.tar" "entrypoint=$ep label=$label inspect=$measured"
+    fi
+done
+
+# the start-up configuration came from the image config
+"$veil" inspect --json w1.tar > w1.json
+check "manifest holds the image's entrypoint, cmd, env, workdir, user" python3 - <<'PY'
+import json; j = json.load(open("w1.json"))
+assert j["argv"] == ["/bin/sh", "-c", "cat /app/data.txt"], j["argv"]
+assert "GREETING=hello" in j["env"], j["env"]
+assert j["workdir"] == "/app" and j["uid"] == 1000 and j["gid"] == 1000, j
+assert j["counts"]["encrypted"] == 2 and j["counts"]["trusted"] >= 3, j["counts"]
+assert j["labels_agree"]
+PY
+
+# the encrypted file is ciphertext inside the image, the others are the originals
+out=$(podman run --rm --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --network none \
+      --user 0 --entrypoint /bin/busybox "$name-w1:latest" sh -c 'head -c 7 /app/data.txt; echo; cat /etc/passwd | head -1' 2>&1)
+if [[ "$out" == VEILPFS*root:x:0:0* ]]; then ok "in the container: /app/data.txt is encrypted, /etc/passwd is not"; else not_ok "encrypted in the container" "$out"; fi
+
+# --- the wrapped image runs: a static stand-in for veil-run verifies the manifest and starts the app ---
+runtime=$VEIL_BUILD_ROOT/tests/image/veil-test-runtime
+"$veil" wrap base.oci.tar -k signer.pem --runtime "$runtime" -q -t "$name-run:latest" -o run.tar \
+    --arg 'echo $GREETING from $(/bin/busybox id -u) in $PWD' && podman load -i run.tar >/dev/null 2>&1 &&
+    podman_images+=("$name-run:latest")
+label=$(podman image inspect "$name-run:latest" --format '{{index .Config.Labels "org.veil.measurement"}}' 2>/dev/null)
+out=$(podman run --rm --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --network none "$name-run:latest" 2>&1)
+if [[ "$out" == *"measurement $label"* ]] && [[ "$out" == *"hello from 1000 in /app"* ]] && [ -n "$label" ]; then
+    ok "podman run: the runtime computes the labelled measurement in the container and starts the app as its user"
+else not_ok "podman run of the wrapped image" "$out"; fi
+
+# --- reproducible: same input, options and key give the same bytes ---
+wrap base.oci.tar -o r1.tar -t x:1 && wrap base.oci.tar -o r2.tar -t x:1
+check "wrapping twice gives byte-identical archives" cmp r1.tar r2.tar
+wrap base.docker.tar -o r3.tar --format docker-archive -t x:1 && wrap base.docker.tar -o r4.tar --format docker-archive -t x:1
+check "docker-archive output is byte-identical too" cmp r3.tar r4.tar
+wrap base.oci.tar -o k1.tar -t x:1 --encrypt /app --key-out k1.key && wrap base.oci.tar -o k2.tar -t x:1 --encrypt /app --key k1.key
+m1=$("$veil" inspect --json k1.tar | python3 -c 'import json,sys; print(json.load(sys.stdin)["measurement"])')
+m2=$("$veil" inspect --json k2.tar | python3 -c 'import json,sys; print(json.load(sys.stdin)["measurement"])')
+if [ -n "$m1" ] && [ "$m1" = "$m2" ] && [ "$(stat -c %a k1.key)" = 600 ] && [ ! -e k2.tar.key ]; then
+    ok "with encryption and the same key (--key): same measurement; key file 0600"
+else not_ok "encrypted re-wrap" "$m1 vs $m2"; fi
+
+# --- one byte changed in one file changes the measurement ---
+cp -a root root2 && printf 'X' | dd of=root2/app/main.py bs=1 seek=0 conv=notrunc 2>/dev/null
+wrap root -o d1.tar --entrypoint /bin/sh --arg -c --arg true -t x:1
+wrap root2 -o d2.tar --entrypoint /bin/sh --arg -c --arg true -t x:1
+a=$("$veil" inspect --json d1.tar | python3 -c 'import json,sys; print(json.load(sys.stdin)["measurement"])')
+b=$("$veil" inspect --json d2.tar | python3 -c 'import json,sys; print(json.load(sys.stdin)["measurement"])')
+if [ -n "$a" ] && [ -n "$b" ] && [ "$a" != "$b" ]; then ok "changing one byte of one file changes the measurement"; else not_ok "measurement sensitivity" "$a $b"; fi
+
+# --- directory output, decryptable with the image key ---
+check "wrap to a directory (-o DIR/)" wrap root -o outdir/ --entrypoint /bin/cat --arg /app/data.txt --encrypt /app
+check "veil inspect reads the wrapped directory" "$veil" inspect outdir
+"$veil" pfs decrypt --key outdir.key --path /app/data.txt outdir/app/data.txt plain.txt >/dev/null 2>&1
+check "the encrypted file decrypts with the image key to the original" cmp plain.txt root/app/data.txt
+
+# --- a rootfs directory without --entrypoint is refused ---
+if ! wrap root -o noep.tar 2>/dev/null && [ ! -e noep.tar ]; then ok "rootfs without --entrypoint refused"; else not_ok "rootfs without entrypoint"; fi
+
+# --- hostile inputs: clear error, non-zero exit, no output, no key file ---
+hostile_ok=1
+for kind in dotdot device symlink-escape duplicate digest-mismatch config-not-json; do
+    python3 "$src/make-oci.py" --hostile $kind h-$kind
+    if wrap h-$kind -o h-$kind.tar --encrypt /app 2>err-$kind || [ -e h-$kind.tar ] || [ -e h-$kind.tar.key ] || [ ! -s err-$kind ]; then
+        hostile_ok=0; echo "# $kind was not refused cleanly: $(cat err-$kind)"
+    fi
+done
+ls -a | grep -q '^\.veil-wrap-' && { hostile_ok=0; echo "# temporary directory left behind"; }
+[ $hostile_ok = 1 ] && ok "hostile layers refused (.., device, escaping symlink, duplicate, digest, non-JSON config)" || not_ok "hostile layers"
+head -c 100000 base.oci.tar > truncated.tar
+if ! wrap truncated.tar -o t.tar 2>err-trunc && [ ! -e t.tar ] && grep -qi 'truncat\|corrupt\|no member' err-trunc; then
+    ok "a truncated archive is refused"; else not_ok "truncated archive" "$(cat err-trunc)"; fi
+head -c 4096 /dev/urandom > garbage.tar
+if ! wrap garbage.tar -o g.tar 2>/dev/null && [ ! -e g.tar ]; then ok "a corrupt archive is refused"; else not_ok "corrupt archive"; fi
+
+# --- veil inspect notices a label that does not match ---
+mkdir tamper && tar -C tamper -xf w1.tar
+cfg=$(python3 -c 'import json; m=json.load(open("tamper/index.json"))["manifests"][0]["digest"][7:]; print(json.load(open("tamper/blobs/sha256/"+m))["config"]["digest"][7:])')
+sed -i 's/"org.veil.measurement":"[0-9a-f]*"/"org.veil.measurement":"00"/' tamper/blobs/sha256/$cfg
+if ! "$veil" inspect tamper >/dev/null 2>&1; then ok "veil inspect refuses a tampered image config"; else not_ok "tampered label accepted"; fi
+# a flipped byte in a wrapped directory's manifest (no archive digests to catch it first)
+cp -a outdir outdir2 && printf '\x01' | dd of=outdir2/veil/manifest bs=1 seek=200 conv=notrunc 2>/dev/null
+if ! "$veil" inspect outdir2 >/dev/null 2>&1; then ok "veil inspect refuses a tampered manifest"; else not_ok "tampered manifest accepted"; fi
+[ "$n" = 24 ] || echo "# ran $n tests"

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Debian's python3 from the host's own root (`/`) under the supervisor with a hand-built policy table:
+# libraries served as verified memfds, unknown files refused, /tmp encrypted with the run's key.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+HARNESS=$VEIL_BUILD_ROOT/tests/shield/shield-harness
+[ -x /usr/bin/python3.11 ] || { echo "1..0 # SKIP no /usr/bin/python3.11"; exit 0; }
+work=$(mktemp -d /tmp/veil-shield-host.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+trust=()
+for f in /usr/bin/python3.11 /usr/lib64/ld-linux-x86-64.so.2 $(ldd /usr/bin/python3.11 | grep -o '/lib/x86_64[^ ]*'); do
+  case $f in /lib/*) f=/usr$f ;; esac
+  trust+=(--trust "$f" --trust "$(readlink -f "$f")")
+done
+trust+=(--trust /lib --trust /lib64 --trust /usr/lib/python3.11 --passthrough /proc --passthrough /dev
+        --passthrough /sys --ephemeral /tmp)
+echo 1..4
+"$HARNESS" "${trust[@]}" --cwd / -- /usr/bin/python3.11 -c '
+import json, os
+maps = open("/proc/self/maps").read()
+print("memfd-libc", "/memfd:libc.so.6" in maps)
+try:
+    open("/etc/passwd")
+except PermissionError:
+    print("passwd denied")
+open("'"$work"'/scratch", "w").write("SCRATCH-SENTINEL-0b7e")
+print("scratch", open("'"$work"'/scratch").read())
+' >"$work/out" 2>"$work/err"
+rc=$?
+check "python3 from the host root runs under the supervisor" test $rc -eq 0
+check "its shared libraries are served from verified memfds" grep -q "memfd-libc True" "$work/out"
+check "a file outside the policy is refused (EACCES) and logged" \
+  bash -c "grep -q 'passwd denied' '$work/out' && grep -q 'denied open of /etc/passwd' '$work/err'"
+check "an ephemeral file reads back in the run and is ciphertext on disk" \
+  bash -c "grep -q 'scratch SCRATCH-SENTINEL-0b7e' '$work/out' && ! grep -q SCRATCH-SENTINEL '$work/scratch'"
+exit $tap_failed
