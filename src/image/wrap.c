@@ -39,6 +39,7 @@ struct rule {
     char path[VEIL_MANIFEST_MAX_PATH + 2];
     size_t size;
     enum veil_manifest_class class;
+    char key[VEIL_IMAGE_VOLUME_NAME_MAX + 1]; /* encrypted: a volume's key name; "" = the image key */
 };
 
 struct rules {
@@ -59,6 +60,28 @@ static int rules_add(struct rules *rs, const char *path, enum veil_manifest_clas
     if (!v) return -ENOMEM;
     rs->v = v;
     v[rs->count++] = r;
+    return 0;
+}
+
+/* An encrypted volume: its files are made at run time under the key NAME (docs/attestation-flow.md). */
+static int rules_add_volume(struct rules *rs, const char *spec) {
+    const char *eq = strchr(spec, '=');
+    size_t n = eq ? strlen(eq + 1) : 0;
+    if (!eq || n == 0 || n > VEIL_IMAGE_VOLUME_NAME_MAX || strspn(eq + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != n ||
+        !strcmp(eq + 1, VEIL_MANIFEST_IMAGE_KEY))
+        return veil_err(-EINVAL, "--volume needs PATH=NAME with a volume name of [A-Za-z0-9_-] (not 'image'), got '%s'", spec);
+    _cleanup_free_ char *path = strndup(spec, (size_t)(eq - spec));
+    if (!path) return -ENOMEM;
+    int r = rules_add(rs, path, VEIL_MANIFEST_ENCRYPTED);
+    if (r < 0) return r;
+    struct rule *last = NULL;
+    char norm[VEIL_MANIFEST_MAX_PATH + 2];
+    size_t size;
+    if (image_path_normalise(path, norm, sizeof(norm), &size) < 0) return -EINVAL;
+    for (size_t i = 0; i < rs->count; i++)
+        if (!strcmp(rs->v[i].path, norm)) last = &rs->v[i];
+    if (!last) return -EINVAL;
+    memcpy(last->key, eq + 1, n + 1);
     return 0;
 }
 
@@ -289,6 +312,7 @@ static int make_rules(struct wrap_state *w) {
         if (!strcmp(w->o->encrypt[i], "/")) return veil_err(-EINVAL, "--encrypt / would encrypt the runtime's libraries too; name the application's directories");
         r = rules_add(&w->rules, w->o->encrypt[i], VEIL_MANIFEST_ENCRYPTED);
     }
+    for (size_t i = 0; r >= 0 && i < w->o->volume_count; i++) r = rules_add_volume(&w->rules, w->o->volumes[i]);
     return r;
 }
 
@@ -325,6 +349,21 @@ static void mark_encrypted(struct wrap_state *w, uint64_t *ret_content) {
     }
 }
 
+/* A volume's files are made at run time under its own key, which wrap does not have: it must be empty here. */
+static int check_volumes_empty(struct wrap_state *w) {
+    _cleanup_free_ struct image_node **nodes = NULL;
+    size_t count;
+    int r = image_tree_list(w->tree, &nodes, &count);
+    if (r < 0) return r;
+    for (size_t i = 0; i < count; i++) {
+        const struct rule *rule = nodes[i]->type == IMAGE_NODE_FILE ? rules_match(&w->rules, nodes[i]->path, nodes[i]->path_size) : NULL;
+        if (rule && rule->key[0])
+            return veil_err(-EINVAL, "the volume %s holds %s in the image; a volume must hold no files when wrapped", rule->path,
+                            nodes[i]->path);
+    }
+    return 0;
+}
+
 static int build_manifest(struct wrap_state *w, struct veil_wrap_result *res, uint8_t **ret_data, size_t *ret_size,
                           uint8_t body_digest[VEIL_SHA256_SIZE]) {
     _cleanup_(veil_manifest_builder_freep) struct veil_manifest_builder *b = NULL;
@@ -333,7 +372,9 @@ static int build_manifest(struct wrap_state *w, struct veil_wrap_result *res, ui
     if ((r = image_startup_configure(w->o, w->source, w->root_fd, w->tree, b)) < 0) return r;
     for (size_t i = 0; i < w->rules.count; i++)
         if ((r = veil_manifest_builder_add_rule(b, w->rules.v[i].path, w->rules.v[i].class,
-                                                w->rules.v[i].class == VEIL_MANIFEST_ENCRYPTED ? VEIL_MANIFEST_IMAGE_KEY : NULL)) < 0)
+                                                w->rules.v[i].class != VEIL_MANIFEST_ENCRYPTED ? NULL
+                                                : w->rules.v[i].key[0]                        ? w->rules.v[i].key
+                                                                                              : VEIL_MANIFEST_IMAGE_KEY)) < 0)
             return r;
     if ((r = add_entries(w->tree, &w->rules, b, res)) < 0) return r;
     _cleanup_free_ uint8_t *body = NULL;
@@ -595,6 +636,7 @@ int veil_image_wrap(const struct veil_wrap_options *o, struct veil_wrap_result *
         goto out;
     }
     mark_encrypted(&w, &res.content_size);
+    if ((r = check_volumes_empty(&w)) < 0) goto out;
     w.verbatim = can_keep_layers(&w);
 
     /*

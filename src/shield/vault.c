@@ -40,7 +40,15 @@ struct veil_shield_vault {
     char *root; /* host path of the image root, without trailing '/' ("" for "/") */
     pthread_mutex_t lock;
     struct copy *copies;
+    int (*written_back)(void *ctx, const char *path, const uint8_t *key);
+    void *written_back_ctx;
 };
+
+void veil_shield_vault_on_written_back(struct veil_shield_vault *v, int (*fn)(void *ctx, const char *path, const uint8_t *key),
+                                       void *ctx) {
+    v->written_back = fn;
+    v->written_back_ctx = ctx;
+}
 
 int veil_shield_vault_new(const char *root, struct veil_shield_vault **ret) {
     struct veil_shield_vault *v = calloc(1, sizeof(*v));
@@ -184,7 +192,7 @@ static int writeback_locked(struct veil_shield_vault *v, struct copy *c) {
     restore_owner(hp, c->uid, c->gid);
     c->version++;
     note_synced(c);
-    return 0;
+    return v->written_back ? v->written_back(v->written_back_ctx, c->path, c->key) : 0;
 }
 
 static bool changed(const struct copy *c) {
@@ -349,6 +357,7 @@ int veil_shield_vault_rename(struct veil_shield_vault *v, const char *old_path, 
     c->key = new_key;
     c->version++;
     note_synced(c);
+    if (v->written_back) r = v->written_back(v->written_back_ctx, new_path, new_key);
 out:
     pthread_mutex_unlock(&v->lock);
     return r;

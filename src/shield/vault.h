@@ -24,6 +24,9 @@ struct veil_shield_vault;
 /* Keys are 32 bytes owned by the caller, alive as long as the vault. */
 int veil_shield_vault_new(const char *root, struct veil_shield_vault **ret) _warn_unused_;
 void veil_shield_vault_free(struct veil_shield_vault *v);
+/* Call fn after every successful write-back (under the vault's lock); its error becomes the write-back's. */
+void veil_shield_vault_on_written_back(struct veil_shield_vault *v, int (*fn)(void *ctx, const char *path, const uint8_t *key),
+                                       void *ctx);
 
 /*
  * Open (O_CREAT/O_EXCL/O_TRUNC/O_APPEND/access mode honoured) and return a fresh
