@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "command.h"
 #include "evidence/evidence.h"
+#include "evidence/vtpm.h"
 
 static void attest_usage(FILE *out) {
     fprintf(out,
@@ -21,6 +22,8 @@ static void attest_usage(FILE *out) {
             "    --measurement HEX --signer HEX   32 bytes each, the claims the caller vouches for\n"
             "    [--product-id N] [--security-version N] [--sim-dir DIR (default $VEIL_SIM_DIR)]\n"
             "  hardware: [--tsm-dir DIR (default %s)]\n"
+            "  az-snp-vtpm (Azure CVM vTPM; auto picks it when the HCL report index exists):\n"
+            "    [--tcti CONF (default $VEIL_TPM_TCTI, else device:/dev/tpmrm0)] [--certs FILE (VCEK chain, DER or PEM)]\n"
             "or wrap evidence captured elsewhere (no TEE is asked):\n"
             "  veil attest --tee sim|snp|tdx|sgx|az-snp-vtpm --report FILE [--certs FILE (DER or PEM)]\n"
             "    [--auxblob FILE] [--collateral FILE] [--runtime-data FILE] [--tpm-quote FILE] [--tpm-signature FILE] -o FILE\n",
@@ -117,6 +120,7 @@ int veil_cmd_attest(int argc, char **argv) {
         { "tsm-dir", required_argument, NULL, 'T' },
         { "output", required_argument, NULL, 'o' },
         { "help", no_argument, NULL, 'h' },
+        { "tcti", required_argument, NULL, 'C' },
         { "report", required_argument, NULL, IMPORT_OPTION_BASE + 0 },
         { "certs", required_argument, NULL, IMPORT_OPTION_BASE + 1 },
         { "auxblob", required_argument, NULL, IMPORT_OPTION_BASE + 2 },
@@ -133,6 +137,7 @@ int veil_cmd_attest(int argc, char **argv) {
     uint8_t report_data[VEIL_REPORT_DATA_SIZE] = { 0 };
     const char *output = NULL;
     bool have_measurement = false, have_signer = false;
+    struct veil_vtpm_options vtpm = { 0 };
     int c;
     while ((c = getopt_long(argc, argv, "o:h", options, NULL)) >= 0) {
         switch (c) {
@@ -171,6 +176,7 @@ int veil_cmd_attest(int argc, char **argv) {
             break;
         case 'd': opts.sim_dir = optarg; break;
         case 'T': opts.tsm_dir = optarg; break;
+        case 'C': vtpm.tcti = optarg; break;
         case 'o': output = optarg; break;
         case 'h': attest_usage(stdout); return 0;
         default:
@@ -187,6 +193,14 @@ int veil_cmd_attest(int argc, char **argv) {
         attest_usage(stderr);
         return 2;
     }
+    /* az-snp-vtpm is obtained, not imported, when --report is absent; --certs then adds the VCEK chain */
+    bool vtpm_path = opts.tee == VEIL_TEE_AZURE_SNP_VTPM && !import_paths[0];
+    for (size_t i = 2; vtpm_path && i < ELEMENTSOF(import_paths); i++)
+        if (import_paths[i]) {
+            veil_log_error("--%s is for importing (with --report); the vTPM path takes --certs only", import_items[i].option);
+            return 2;
+        }
+    if (vtpm_path) importing = false;
     if (importing) {
         if (opts.tee == 0 || !import_paths[0] || have_measurement || have_signer) {
             veil_log_error("importing needs --tee and --report, and takes no sim claims");
@@ -197,6 +211,28 @@ int veil_cmd_attest(int argc, char **argv) {
         int r = import_evidence(opts.tee, import_paths, &imported);
         if (r >= 0) r = veil_write_file_atomic(output, imported.data, imported.size, 0644);
         veil_buf_done(&imported);
+        if (r < 0) {
+            veil_log_error("attest: %s", veil_err_describe(r));
+            return 1;
+        }
+        return 0;
+    }
+    /* tss2 logs its own errors to stderr; ours carry the TPM command and code already */
+    setenv("TSS2_LOG", "all+NONE", 0);
+    if (!vtpm_path && opts.tee == 0 && !have_measurement && !have_signer && veil_vtpm_present(&vtpm)) vtpm_path = true;
+    if (vtpm_path) {
+        if (have_measurement || have_signer) {
+            veil_log_error("--measurement and --signer are for --tee sim only (hardware measures the workload itself)");
+            return 2;
+        }
+        _cleanup_free_ uint8_t *certs = NULL;
+        struct veil_buf evidence = { 0 };
+        veil_err_clear();
+        int r = import_paths[1] ? load_certs(import_paths[1], &certs, &vtpm.certs_size) : 0;
+        vtpm.certs = certs;
+        if (r >= 0) r = veil_vtpm_get_evidence(&vtpm, report_data, &evidence);
+        if (r >= 0) r = veil_write_file_atomic(output, evidence.data, evidence.size, 0644);
+        veil_buf_done(&evidence);
         if (r < 0) {
             veil_log_error("attest: %s", veil_err_describe(r));
             return 1;

@@ -31,6 +31,10 @@ int encfile_alloc_tree(struct veil_encfile *f) {
     return 0;
 }
 
+int encfile_check_usable(const struct veil_encfile *f) {
+    return f->broken ? veil_err(-EIO, "the handle lost its file after a flush; reopen it") : 0;
+}
+
 void veil_encfile_free(struct veil_encfile *f) {
     if (!f) return;
     if (f->fd >= 0) close(f->fd);

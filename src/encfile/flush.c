@@ -74,6 +74,7 @@ int veil_encfile_flush(struct veil_encfile *f) {
     struct veil_atomic_file pending;
     int r;
 
+    if ((r = encfile_check_usable(f)) < 0) return r;
     if (!f->writable) return veil_err(-EROFS, "encrypted file opened read-only");
     if (!f->changed) return 0;
     if (f->header.version == UINT64_MAX) return veil_err(-EOVERFLOW, "version counter exhausted");
@@ -103,8 +104,7 @@ int veil_encfile_flush(struct veil_encfile *f) {
     if (fd < 0) {
         r = -errno;
         /* fail closed: the handle cannot read what it wrote, so it refuses everything */
-        f->writable = false;
-        f->size = 0;
+        f->broken = true;
         return veil_err(r, "cannot reopen the flushed file");
     }
     if (f->fd >= 0) close(f->fd);
@@ -114,8 +114,7 @@ int veil_encfile_flush(struct veil_encfile *f) {
     f->disk = g;
     r = encfile_alloc_tree(f);
     if (r < 0) {
-        f->writable = false;
-        f->size = 0;
+        f->broken = true;
         return r;
     }
     free(f->entries[1]);
@@ -129,7 +128,7 @@ int veil_encfile_flush(struct veil_encfile *f) {
 }
 
 int veil_encfile_close(struct veil_encfile *f) {
-    int r = f->writable ? veil_encfile_flush(f) : 0;
+    int r = f->writable || f->broken ? veil_encfile_flush(f) : 0;
     veil_encfile_free(f);
     return r;
 }

@@ -46,6 +46,7 @@ struct veil_encfile {
     uint64_t size;
     uint64_t keep_below; /* disk data nodes at or above this index were truncated away */
     bool changed;
+    bool broken; /* a flush committed but the handle could not follow it: every call fails */
     struct encfile_dirty *dirty; /* ENCFILE_DIRTY_TABLE_SIZE slots, allocated on first write */
     size_t dirty_count;
     struct veil_secbuf *slabs[ENCFILE_DIRTY_MAX / ENCFILE_SLAB_NODES];
@@ -66,6 +67,9 @@ bool encfile_node_on_disk(const struct veil_encfile *f, uint64_t index);
 uint8_t *encfile_dirty_find(const struct veil_encfile *f, uint64_t index);
 void encfile_dirty_clear(struct veil_encfile *f);
 void encfile_dirty_free(struct veil_encfile *f);
+
+/* -EIO (with a detail) when the handle is broken, else 0 */
+int encfile_check_usable(const struct veil_encfile *f) _warn_unused_;
 
 /* encfile.c: replace the disk state after a flush */
 void encfile_free_tree(struct veil_encfile *f);

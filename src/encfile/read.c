@@ -74,19 +74,25 @@ int encfile_view_node(struct veil_encfile *f, uint64_t index, uint8_t *out) {
     return 0;
 }
 
-/* count full nodes starting at `index`, all clean on disk, read with one pread into out and decrypted in place */
+/* count full nodes starting at `index`, all clean on disk, read with one pread into out and decrypted in place;
+ * holes cost neither the pread nor crypto */
 static int read_run(struct veil_encfile *f, uint64_t index, uint64_t count, uint8_t *out) {
     size_t size = (size_t)count * ENCFILE_NODE_SIZE;
-    int r = veil_pread_all(f->fd, out, size, (off_t)encfile_node_offset(&f->disk, 0, index));
+    const struct encfile_entry *e[ENCFILE_READ_RUN];
+    bool any_data = false;
+    int r = 0;
+    for (uint64_t j = 0; j < count; j++) {
+        r = encfile_data_entry(f, index + j, &e[j]);
+        if (r < 0) return r;
+        any_data |= !encfile_entry_is_hole(e[j]);
+    }
+    if (any_data) r = veil_pread_all(f->fd, out, size, (off_t)encfile_node_offset(&f->disk, 0, index));
     for (uint64_t j = 0; r >= 0 && j < count; j++) {
-        const struct encfile_entry *e;
         uint8_t *node = out + j * ENCFILE_NODE_SIZE;
-        r = encfile_data_entry(f, index + j, &e);
-        if (r < 0) break;
-        if (encfile_entry_is_hole(e))
+        if (encfile_entry_is_hole(e[j]))
             memset(node, 0, ENCFILE_NODE_SIZE);
         else
-            r = encfile_open_node(&f->keys, e, 0, index + j, node, ENCFILE_NODE_SIZE, node);
+            r = encfile_open_node(&f->keys, e[j], 0, index + j, node, ENCFILE_NODE_SIZE, node);
     }
     if (r < 0) veil_wipe(out, size);
     return r;
@@ -115,6 +121,8 @@ static int read_partial(struct veil_encfile *f, uint64_t index, size_t in, size_
 
 ssize_t veil_encfile_pread(struct veil_encfile *f, void *buf, size_t size, uint64_t offset) {
     uint8_t *out = buf;
+    int usable = encfile_check_usable(f);
+    if (usable < 0) return usable;
     if (offset >= f->size) return 0;
     size = (size_t)MIN((uint64_t)size, f->size - offset);
     if (size > SSIZE_MAX) size = SSIZE_MAX & ~(ENCFILE_NODE_SIZE - 1);
@@ -143,6 +151,8 @@ ssize_t veil_encfile_pread(struct veil_encfile *f, void *buf, size_t size, uint6
 }
 
 int veil_encfile_verify(struct veil_encfile *f) {
+    int usable = encfile_check_usable(f);
+    if (usable < 0) return usable;
     for (unsigned k = f->disk.depth; k >= 1; k--)
         for (uint64_t t = 0; t < f->disk.count[k]; t++) {
             int r = encfile_load_tree_node(f, k, t);

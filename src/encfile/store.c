@@ -138,8 +138,12 @@ int veil_encfile_store_fd(const char *disk_path, const uint8_t key[VEIL_ENCFILE_
     int r = veil_secbuf_new(STORE_RUN * ENCFILE_NODE_SIZE, &plain);
     if (r < 0) return r;
     struct store_source src = { .fd = src_fd, .plain = plain };
-    src.sparse = lseek(src_fd, 0, SEEK_DATA) >= 0 || errno == ENXIO;
-    return store_common(disk_path, key, logical_path, version, &src, (uint64_t)st.st_size, mode);
+    /* SEEK_DATA moves the offset the caller may share: put it back afterwards */
+    off_t saved = lseek(src_fd, 0, SEEK_CUR);
+    src.sparse = saved >= 0 && (lseek(src_fd, 0, SEEK_DATA) >= 0 || errno == ENXIO);
+    r = store_common(disk_path, key, logical_path, version, &src, (uint64_t)st.st_size, mode);
+    if (saved >= 0) (void)lseek(src_fd, saved, SEEK_SET);
+    return r;
 }
 
 static int load_handle(struct veil_encfile *f, struct veil_secbuf **ret_data, uint64_t *ret_version) {

@@ -142,13 +142,16 @@ static int resize(struct veil_encfile *f, uint64_t size) {
 }
 
 int veil_encfile_truncate(struct veil_encfile *f, uint64_t size) {
+    int r = encfile_check_usable(f);
+    if (r < 0) return r;
     if (!f->writable) return veil_err(-EROFS, "encrypted file opened read-only");
     return resize(f, size);
 }
 
 ssize_t veil_encfile_pwrite(struct veil_encfile *f, const void *buf, size_t size, uint64_t offset) {
     const uint8_t *in = buf;
-    int r;
+    int r = encfile_check_usable(f);
+    if (r < 0) return r;
     if (!f->writable) return veil_err(-EROFS, "encrypted file opened read-only");
     if (size > SSIZE_MAX || offset > VEIL_ENCFILE_MAX_SIZE || size > VEIL_ENCFILE_MAX_SIZE - offset)
         return veil_err(-EFBIG, "write past the format's size limit");

@@ -73,7 +73,9 @@ static void test_store_fd(void **state) {
         test_write_bytes(src, plain, size);
         int fd = open(src, O_RDONLY);
         assert_true(fd >= 0);
+        assert_int_equal(lseek(fd, (off_t)(size / 2), SEEK_SET), (off_t)(size / 2));
         assert_int_equal(veil_encfile_store_fd(path, test_key, "/g", 1, fd, 0640), 0);
+        assert_int_equal(lseek(fd, 0, SEEK_CUR), (off_t)(size / 2)); /* the offset is left alone */
         close(fd);
         struct veil_secbuf *out;
         fd = open(path, O_RDONLY);
@@ -201,6 +203,19 @@ static void test_sparse_1g(void **state) {
     assert_int_equal(veil_encfile_pread(f, got, N * 4, 0), N * 4);
     assert_memory_equal(got, zeros, N * 4);
     veil_encfile_free(f);
+
+    /* and back to a plaintext file: the whole gigabyte through load_into_fd, still sparse */
+    int out = memfd_create("sparse-plain", MFD_CLOEXEC);
+    assert_true(out >= 0);
+    uint64_t got_size;
+    assert_int_equal(veil_encfile_load_into_fd(path, test_key, "/s", &pin, out, &got_size, NULL), 0);
+    assert_int_equal(got_size, gib);
+    assert_int_equal(fstat(out, &st), 0);
+    assert_int_equal((uint64_t)st.st_size, gib);
+    assert_true((uint64_t)st.st_blocks * 512 < ((uint64_t)4 << 20));
+    assert_int_equal(pread(out, buf, 5, (off_t)(gib / 2 - 1)), 5);
+    assert_memory_equal(buf, "\0xyz\0", 5);
+    close(out);
     unlink(src);
     free(src);
     free(zeros);
