@@ -2,12 +2,17 @@
 /* Connects the SNP, TDX, SGX and Azure verifiers to the evidence envelope, its options and raw files. */
 #include "collateral-verifiers.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <openssl/x509.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "azure.h"
 #include "base/cursor.h"
 #include "base/err.h"
+#include "base/fileio.h"
 #include "collateral-x509.h"
 #include "collateral.h"
 #include "dcap-quote.h"
@@ -39,11 +44,80 @@ struct gathered {
     struct veil_collateral *coll;
     X509 *roots[8];
     size_t roots_count;
+    struct veil_amd_root amd_roots[8]; /* each holds a reference to its ARK */
+    size_t amd_roots_count;
     struct veil_hw_options hw;
 };
 
 static void gathered_done(struct gathered *g) {
+    for (size_t i = 0; i < g->amd_roots_count; i++) X509_free(g->amd_roots[i].ark);
     veil_collateral_free(g->coll);
+}
+
+/* The product a trust-directory file name vouches for: ask_ark_<product>.pem, in any case. */
+static enum veil_snp_product amd_root_file_product(const char *name) {
+    static const struct {
+        const char *name;
+        enum veil_snp_product product;
+    } files[] = {
+        { "ask_ark_milan.pem", VEIL_SNP_MILAN },
+        { "ask_ark_genoa.pem", VEIL_SNP_GENOA },
+        { "ask_ark_turin.pem", VEIL_SNP_TURIN },
+    };
+    for (size_t i = 0; i < ELEMENTSOF(files); i++)
+        if (!strcasecmp(name, files[i].name)) return files[i].product;
+    return VEIL_SNP_PRODUCT_UNKNOWN;
+}
+
+/*
+ * One ask_ark_<product>.pem of the trust directory: its one self-signed certificate is
+ * trusted as that product's ARK. The product comes from the file name the operator chose,
+ * never from the certificate's own text, which whoever made the certificate wrote.
+ */
+static int add_amd_root_file(struct gathered *g, const char *dir, const char *name) {
+    enum veil_snp_product product = amd_root_file_product(name);
+    if (product == VEIL_SNP_PRODUCT_UNKNOWN) return 0;
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+        return veil_err(-ENAMETOOLONG, "trust directory path '%s' is too long", dir);
+    _cleanup_free_ uint8_t *data = NULL;
+    size_t size;
+    int r = veil_read_file(path, VEIL_CERTS_MAX_SIZE, &data, &size);
+    if (r < 0) return veil_err(r, "cannot read AMD root file '%s'", path);
+    _cleanup_(veil_x509_stack_freep) STACK_OF(X509) *certs = sk_X509_new_null();
+    if (!certs) return -ENOMEM;
+    r = veil_certs_parse(data, size, certs);
+    if (r < 0) return veil_err(r, "AMD root file '%s' does not hold PEM certificates", path);
+    X509 *ark = NULL;
+    int self_signed = 0;
+    for (int i = 0; i < sk_X509_num(certs); i++) {
+        X509 *c = sk_X509_value(certs, i);
+        if (X509_NAME_cmp(X509_get_subject_name(c), X509_get_issuer_name(c)) == 0) ark = c, self_signed++;
+    }
+    if (self_signed != 1)
+        return veil_err(-EBADMSG, "AMD root file '%s' holds %d self-signed certificates, expected exactly one (the %s ARK)",
+                        path, self_signed, veil_snp_product_name(product));
+    if (g->amd_roots_count == ELEMENTSOF(g->amd_roots))
+        return veil_err(-E2BIG, "trust directory '%s' holds more than %zu AMD root files", dir, ELEMENTSOF(g->amd_roots));
+    if (!X509_up_ref(ark)) return -ENOMEM;
+    struct veil_amd_root *root = &g->amd_roots[g->amd_roots_count++];
+    root->ark = ark;
+    root->product = product;
+    snprintf(root->origin, sizeof(root->origin), "%s", name);
+    return 0;
+}
+
+static int add_amd_roots(struct gathered *g, const char *dir) {
+    struct dirent **names;
+    int n = scandir(dir, &names, NULL, alphasort);
+    if (n < 0) return veil_err(-errno, "cannot list trust directory '%s'", dir);
+    int r = 0;
+    for (int i = 0; i < n; i++) {
+        if (r == 0) r = add_amd_root_file(g, dir, names[i]->d_name);
+        free(names[i]);
+    }
+    free(names);
+    return r;
 }
 
 static const char *const any_advisory[] = { "*", NULL };
@@ -56,11 +130,14 @@ static int gather(const struct veil_evidence *ev, const struct veil_verify_optio
         int before = sk_X509_num(g->coll->certs);
         r = veil_collateral_load_dir(g->coll, opts->trust_dir);
         if (r < 0) return r;
-        /* self-signed certificates of the trust directory are trusted roots (Intel; AMD's are pinned in code) */
+        /* self-signed certificates of the trust directory are trusted Intel roots; an AMD ARK
+         * only from a file that names its product (docs/hardware-evidence.md) */
         for (int i = before; i < sk_X509_num(g->coll->certs) && g->roots_count < ELEMENTSOF(g->roots); i++) {
             X509 *c = sk_X509_value(g->coll->certs, i);
             if (X509_NAME_cmp(X509_get_subject_name(c), X509_get_issuer_name(c)) == 0) g->roots[g->roots_count++] = c;
         }
+        r = add_amd_roots(g, opts->trust_dir);
+        if (r < 0) return r;
     }
     if (opts && opts->collateral_dir) {
         r = veil_collateral_load_dir(g->coll, opts->collateral_dir);
@@ -86,6 +163,8 @@ static int gather(const struct veil_evidence *ev, const struct veil_verify_optio
         .allow_debug = true, /* judged by the policy */
         .extra_intel_roots = g->roots,
         .extra_intel_roots_count = g->roots_count,
+        .extra_amd_roots = g->amd_roots,
+        .extra_amd_roots_count = g->amd_roots_count,
     };
     return 0;
 }

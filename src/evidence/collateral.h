@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "base/macro.h"
+#include "snp-report.h"
 
 /* One file of collateral is at most this large (a PCS PCK CRL is about 10 KiB). */
 #define VEIL_COLLATERAL_FILE_MAX_SIZE ((size_t)4 << 20)
@@ -60,6 +61,13 @@ int veil_collateral_load_dir(struct veil_collateral *c, const char *dir) _warn_u
 /* Add one file. */
 int veil_collateral_load_file(struct veil_collateral *c, const char *path) _warn_unused_;
 
+/* An AMD root key (ARK) trusted for one product because a trust directory holds it. */
+struct veil_amd_root {
+    X509 *ark;
+    enum veil_snp_product product; /* from the file name, never from the certificate */
+    char origin[64];               /* the file name, for messages and claims */
+};
+
 /*
  * How the hardware verifiers judge what verified. Zero-initialise, then set:
  * now            verification time (certificate, CRL and TCB info windows); 0 = time(NULL)
@@ -75,6 +83,8 @@ int veil_collateral_load_file(struct veil_collateral *c, const char *path) _warn
  *                -EACCES naming both values otherwise
  * extra_intel_roots  roots trusted besides the pinned Intel SGX Root CA (tests that
  *                build their own hierarchy; a private PCCS mirror never needs this)
+ * extra_amd_roots    ARKs trusted besides the pinned AMD ARKs, each for the one product
+ *                its trust-directory file names (ask_ark_<product>.pem)
  */
 struct veil_hw_options {
     time_t now;
@@ -86,6 +96,8 @@ struct veil_hw_options {
     size_t report_data_size;
     X509 *const *extra_intel_roots;
     size_t extra_intel_roots_count;
+    const struct veil_amd_root *extra_amd_roots;
+    size_t extra_amd_roots_count;
 };
 
 /* Prefix the current detail message (veil_err cannot format its own buffer into itself). */

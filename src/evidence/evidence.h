@@ -80,9 +80,11 @@ struct veil_verify_options {
     X509 *const *sim_roots;
     size_t sim_roots_count;
     const char *sim_root_path;
-    /* Hardware roots of trust: a directory of pinned roots (AMD ARK/ASK per product as
-     * ask_ark_<product>.pem, Intel SGX root CA as intel_sgx_root_ca.der); NULL = the roots
-     * built into the verifiers (hwverify pins their fingerprints). */
+    /* Hardware roots trusted besides those pinned in the verifiers: a directory whose
+     * self-signed certificates are extra Intel roots (e.g. intel_sgx_root_ca.der), and
+     * whose ask_ark_<product>.pem files (product milan|genoa|turin, any case) each add
+     * their one self-signed certificate as that product's AMD ARK; every certificate in
+     * it is also collateral. NULL = only the pinned roots (docs/hardware-evidence.md). */
     const char *trust_dir;
     /* Where a verifier looks for collateral the evidence does not carry
      * (PCS TCB info, QE identity, CRLs, VCEK); NULL = only what the envelope holds. */

@@ -15,7 +15,7 @@
 #include "crypto/ossl.h"
 
 /*
- * The AMD root keys (ARK) we trust, as SHA-256 of their SubjectPublicKeyInfo DER.
+ * The AMD root keys (ARK) we trust (besides those a caller's trust directory adds), as SHA-256 of their SubjectPublicKeyInfo DER.
  * From https://kdsintf.amd.com/vcek/v1/{Milan,Genoa,Turin}/cert_chain; the same
  * ARK anchors both the ASK (VCEK) and the ASVK (VLEK) chains of a product.
  */
@@ -148,7 +148,16 @@ static int check_tcb_extensions(X509 *key_cert, const struct veil_snp_report *r,
     return 0;
 }
 
-static int check_product_name(X509 *key_cert, const char *key_name, enum veil_snp_product product) {
+/* " (trust directory: FILE)" when the ARK came from there, for messages that name the ARK's product. */
+static const char *ark_note(const struct veil_snp_verified *v, char *buf, size_t size) {
+    if (strcmp(v->ark_origin, "pinned") != 0) snprintf(buf, size, " (%s)", v->ark_origin);
+    else buf[0] = 0;
+    return buf;
+}
+
+static int check_product_name(X509 *key_cert, const char *key_name, const struct veil_snp_verified *v) {
+    enum veil_snp_product product = v->product;
+    char note[128];
     struct veil_cursor c, value;
     int k = ext_value(key_cert, OID_PRODUCT_NAME, &c);
     if (k == -ENOENT) return 0; /* optional in the KDS spec */
@@ -161,8 +170,8 @@ static int check_product_name(X509 *key_cert, const char *key_name, enum veil_sn
     if (veil_cursor_borrow(&value, size, &p) < 0) return -EBADMSG;
     /* "Milan", "Milan-B0", "Genoa-B1": the product, optionally a stepping. */
     if (size < want_size || memcmp(p, want, want_size) != 0 || (size > want_size && p[want_size] != '-'))
-        return veil_err(-EACCES, "%s productName extension is '%.*s', but the chain ends at the %s ARK", key_name,
-                        (int)MIN(size, 32u), (const char *)p, want);
+        return veil_err(-EACCES, "%s productName extension is '%.*s', but the chain ends at the %s ARK%s", key_name,
+                        (int)MIN(size, 32u), (const char *)p, want, ark_note(v, note, sizeof(note)));
     return 0;
 }
 
@@ -199,23 +208,45 @@ static int find_key_cert(const struct veil_collateral *coll, const struct veil_s
                     hint);
 }
 
-static int pinned_product(X509 *ark, enum veil_snp_product *ret) {
-    uint8_t digest[32];
-    char hex[65], cn[128];
+/*
+ * The product whose trusted ARK this is: one of the pinned ARKs, else one the caller's
+ * trust directory names (extra_amd_roots). Writes where it came from into `origin`.
+ */
+static int trusted_product(X509 *ark, const struct veil_hw_options *opts, enum veil_snp_product *ret, char *origin,
+                           size_t origin_size) {
+    uint8_t digest[32], extra[32];
+    char hex[65], cn[128], names[256] = "";
     int r = veil_cert_spki_sha256(ark, digest);
     if (r < 0) return r;
     veil_hex_encode(digest, 32, hex);
     for (size_t i = 0; i < ELEMENTSOF(pinned_arks); i++)
         if (!strcmp(hex, pinned_arks[i].spki_sha256)) {
             *ret = pinned_arks[i].product;
+            snprintf(origin, origin_size, "pinned");
             return 0;
         }
+    size_t count = opts ? opts->extra_amd_roots_count : 0;
+    for (size_t i = 0; i < count; i++) {
+        const struct veil_amd_root *root = &opts->extra_amd_roots[i];
+        r = veil_cert_spki_sha256(root->ark, extra);
+        if (r < 0) return r;
+        if (!memcmp(digest, extra, 32)) {
+            *ret = root->product;
+            snprintf(origin, origin_size, "trust directory: %s", root->origin);
+            return 0;
+        }
+        size_t used = strlen(names);
+        snprintf(names + used, sizeof(names) - used, "%s%s", used ? ", " : "", root->origin);
+    }
+    if (count)
+        return veil_err(-EACCES, "root '%s' is not a pinned AMD ARK, nor the ARK of a trust directory file (%s) (public key "
+                        "SHA-256 %s)", veil_cert_cn(ark, cn, sizeof(cn)), names, hex);
     return veil_err(-EACCES, "root '%s' is not a pinned AMD ARK (public key SHA-256 %s)", veil_cert_cn(ark, cn, sizeof(cn)),
                     hex);
 }
 
 static int verify_chain(const struct veil_collateral *coll, X509 *key_cert, const struct veil_snp_report *r,
-                        time_t now, enum veil_snp_product *ret_product, bool *ret_crl_checked) {
+                        const struct veil_hw_options *opts, time_t now, struct veil_snp_verified *v) {
     const char *key_name = key_kind_name(r->signing_key);
     const char *ask_name = r->signing_key == VEIL_SNP_KEY_VLEK ? "ASVK" : "ASK";
     char issuer[128] = "?", have[512] = "";
@@ -248,13 +279,13 @@ static int verify_chain(const struct veil_collateral *coll, X509 *key_cert, cons
         k = veil_crl_check(crl, ark, ask, now, ask_name);
         if (k < 0) return k;
     }
-    *ret_crl_checked = crl != NULL;
-    return pinned_product(ark, ret_product);
+    v->ark_crl_checked = crl != NULL;
+    return trusted_product(ark, opts, &v->product, v->ark_origin, sizeof(v->ark_origin));
 }
 
 /* Every check that involves one candidate key certificate; fills v->product. */
-static int verify_with_key(const uint8_t *report, const struct veil_collateral *coll, X509 *key_cert, time_t now,
-                           struct veil_snp_verified *v) {
+static int verify_with_key(const uint8_t *report, const struct veil_collateral *coll, X509 *key_cert,
+                           const struct veil_hw_options *opts, time_t now, struct veil_snp_verified *v) {
     const struct veil_snp_report *r = &v->report;
     const char *key_name = key_kind_name(r->signing_key);
     int k;
@@ -263,13 +294,15 @@ static int verify_with_key(const uint8_t *report, const struct veil_collateral *
         if (k < 0) return k;
     }
     /* The chain first: it names the product, which fixes the TCB_VERSION layout. */
-    k = verify_chain(coll, key_cert, r, now, &v->product, &v->ark_crl_checked);
+    k = verify_chain(coll, key_cert, r, opts, now, v);
     if (k < 0) return k;
     enum veil_snp_product cpu = veil_snp_report_product(r);
+    char note[128];
     if (cpu != VEIL_SNP_PRODUCT_UNKNOWN && cpu != v->product)
-        return veil_err(-EACCES, "report CPUID (family %02xh model %02xh) is a %s, but the chain ends at the %s ARK", r->cpuid_fam_id,
-                        r->cpuid_mod_id, veil_snp_product_name(cpu), veil_snp_product_name(v->product));
-    k = check_product_name(key_cert, key_name, v->product);
+        return veil_err(-EACCES, "report CPUID (family %02xh model %02xh) is a %s, but the chain ends at the %s ARK%s",
+                        r->cpuid_fam_id, r->cpuid_mod_id, veil_snp_product_name(cpu), veil_snp_product_name(v->product),
+                        ark_note(v, note, sizeof(note)));
+    k = check_product_name(key_cert, key_name, v);
     if (k < 0) return k;
     k = check_tcb_extensions(key_cert, r, v->product);
     if (k < 0) return k;
@@ -307,7 +340,7 @@ int veil_snp_verify_report(const uint8_t *report, size_t size, const struct veil
         X509 *candidate = i < 0 ? preferred : sk_X509_value(coll->certs, i);
         if (i >= 0 && (candidate == preferred || !cert_has_cn(candidate, want_cn))) continue;
         v.product = VEIL_SNP_PRODUCT_UNKNOWN;
-        k = verify_with_key(report, coll, candidate, now, &v);
+        k = verify_with_key(report, coll, candidate, opts, now, &v);
         if (k >= 0) {
             *ret = v;
             return 0;
@@ -395,6 +428,7 @@ int veil_snp_claims(const struct veil_snp_verified *v, struct veil_claims **ret)
     json_object_set_new(d, "committed_tcb", tcb_json(r->committed_tcb, v->product));
     json_object_set_new(d, "launch_tcb", tcb_json(r->launch_tcb, v->product));
     json_object_set_new(d, "firmware", json_string(fw));
+    json_object_set_new(d, "ark", json_string(v->ark_origin));
     json_object_set_new(d, "ark_crl", json_string(v->ark_crl_checked ? "checked" : "not supplied"));
     if (r->version >= 3)
         json_object_set_new(d, "cpuid", json_pack("{s:i, s:i, s:i}", "family", r->cpuid_fam_id, "model",

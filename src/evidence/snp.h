@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Verifying an AMD SEV-SNP attestation report offline: VCEK/VLEK signature, ASK/ARK chain to a pinned root, TCB. */
+/* Verifying an AMD SEV-SNP attestation report offline: VCEK/VLEK signature, ASK/ARK chain to a trusted root, TCB. */
 #pragma once
 
 #include <stddef.h>
@@ -12,11 +12,12 @@
 
 /*
  * What a verified report proved, for callers that wrap SNP (the Azure verifier):
- * the parsed report and the product whose pinned ARK anchored the chain.
+ * the parsed report and the product whose trusted ARK anchored the chain.
  */
 struct veil_snp_verified {
     struct veil_snp_report report;
     enum veil_snp_product product;
+    char ark_origin[96]; /* "pinned", or "trust directory: ask_ark_<product>.pem" (details.ark) */
     bool ark_crl_checked; /* an ARK-issued CRL was in the collateral and does not revoke the ASK/ASVK */
 };
 
@@ -31,8 +32,9 @@ struct veil_snp_verified {
  *   5. the report signature verifies under that key;
  *   6. the ASK (VCEK) or ASVK (VLEK) issued the key, the ARK issued the ASK and
  *      itself (RSASSA-PSS), all valid at now, and the ARK's public key is one of the
- *      pinned AMD roots (Milan, Genoa, Turin);
- *   7. the product of the pinned ARK matches the report's CPUID (v3+) and the key's
+ *      pinned AMD roots (Milan, Genoa, Turin) or of opts->extra_amd_roots (the product
+ *      is then the one that root was filed under);
+ *   7. the product of the trusted ARK matches the report's CPUID (v3+) and the key's
  *      productName extension;
  *   8. when the collateral holds a CRL issued by the ARK (KDS /vcek/v1/{product}/crl),
  *      it is signed by the ARK, current at now, and does not revoke the ASK/ASVK.

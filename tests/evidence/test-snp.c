@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* SEV-SNP verification against real reports (Milan v2 VCEK, Milan v3 VLEK) and every way to break them. */
+#include <dirent.h>
+#include <openssl/pem.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "base/buf.h"
@@ -358,52 +361,208 @@ static X509 *amd_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *iss
 }
 
 static void add_cert(struct veil_collateral *coll, X509 *x) {
+    assert_true(X509_up_ref(x));
     assert_true(sk_X509_push(coll->certs, x) > 0);
 }
 
-/* A whole AMD-shaped hierarchy of our own, with the real VCEK's extensions: everything verifies but the pin. */
-static void test_unpinned_ark(void **state) {
-    (void)state;
-    size_t size, vcek_size;
-    _cleanup_free_ uint8_t *report = load(MILAN_V2, &size);
+/* An AMD-shaped hierarchy of our own (ARK -> ASK -> VCEK with the real VCEK's extensions). */
+struct hierarchy {
+    EVP_PKEY *ark_key, *ask_key, *vcek_key;
+    X509 *ark, *ask, *vcek;
+};
+
+/* Build one and re-sign the Milan v2 report under it: everything verifies but the root. */
+static void hierarchy_make(struct hierarchy *h, uint8_t *report) {
+    size_t vcek_size;
     _cleanup_free_ uint8_t *vcek_der = load("snp/milan-v2-vcek.der", &vcek_size);
     const unsigned char *p = vcek_der;
     X509 *real_vcek = d2i_X509(NULL, &p, (long)vcek_size);
     assert_non_null(real_vcek);
-    EVP_PKEY *ark_key = EVP_RSA_gen(2048), *ask_key = EVP_RSA_gen(2048), *vcek_key;
-    assert_int_equal(veil_key_generate(VEIL_KEY_ECDSA_P384, &vcek_key), 0);
-    X509 *ark = amd_cert("ARK-Milan", ark_key, NULL, ark_key, true, NULL);
-    X509 *ask = amd_cert("SEV-Milan", ask_key, ark, ark_key, true, NULL);
-    X509 *vcek = amd_cert("SEV-VCEK", vcek_key, ask, ask_key, false, real_vcek);
-    sign_report(report, vcek_key);
+    h->ark_key = EVP_RSA_gen(2048);
+    h->ask_key = EVP_RSA_gen(2048);
+    assert_true(h->ark_key && h->ask_key);
+    assert_int_equal(veil_key_generate(VEIL_KEY_ECDSA_P384, &h->vcek_key), 0);
+    h->ark = amd_cert("ARK-Milan", h->ark_key, NULL, h->ark_key, true, NULL);
+    h->ask = amd_cert("SEV-Milan", h->ask_key, h->ark, h->ark_key, true, NULL);
+    h->vcek = amd_cert("SEV-VCEK", h->vcek_key, h->ask, h->ask_key, false, real_vcek);
+    X509_free(real_vcek);
+    sign_report(report, h->vcek_key);
+}
+
+static void hierarchy_done(struct hierarchy *h) {
+    X509_free(h->ark);
+    X509_free(h->ask);
+    X509_free(h->vcek);
+    EVP_PKEY_free(h->ark_key);
+    EVP_PKEY_free(h->ask_key);
+    EVP_PKEY_free(h->vcek_key);
+}
+
+/* Everything verifies but the pin. */
+static void test_unpinned_ark(void **state) {
+    (void)state;
+    size_t size;
+    _cleanup_free_ uint8_t *report = load(MILAN_V2, &size);
+    struct hierarchy h;
+    hierarchy_make(&h, report);
     _cleanup_(veil_collateral_freep) struct veil_collateral *coll = NULL;
     assert_int_equal(veil_collateral_new(&coll), 0);
-    add_cert(coll, vcek);
-    add_cert(coll, ask);
-    add_cert(coll, ark);
+    add_cert(coll, h.vcek);
+    add_cert(coll, h.ask);
+    add_cert(coll, h.ark);
     struct veil_hw_options opts = opts_at("2025-06-01T00:00:00Z");
     struct veil_claims *c = NULL;
     refused(veil_snp_verify(report, size, coll, &opts, &c), -EACCES, "is not a pinned AMD ARK");
     /* an ARK-issued CRL that revokes the ASK is honoured (checked before the pin, so it is reached here) */
     X509_CRL *crl = X509_CRL_new();
     X509_CRL_set_version(crl, 1);
-    X509_CRL_set_issuer_name(crl, X509_get_subject_name(ark));
+    X509_CRL_set_issuer_name(crl, X509_get_subject_name(h.ark));
     ASN1_TIME *t = ASN1_TIME_set(NULL, at("2025-01-01T00:00:00Z"));
     X509_CRL_set1_lastUpdate(crl, t);
     ASN1_TIME_set(t, at("2026-01-01T00:00:00Z"));
     X509_CRL_set1_nextUpdate(crl, t);
     X509_REVOKED *rev = X509_REVOKED_new();
-    X509_REVOKED_set_serialNumber(rev, X509_get_serialNumber(ask));
+    X509_REVOKED_set_serialNumber(rev, X509_get_serialNumber(h.ask));
     X509_REVOKED_set_revocationDate(rev, t);
     X509_CRL_add0_revoked(crl, rev);
     ASN1_TIME_free(t);
-    assert_true(X509_CRL_sign(crl, ark_key, EVP_sha384()) > 0);
+    assert_true(X509_CRL_sign(crl, h.ark_key, EVP_sha384()) > 0);
     assert_true(sk_X509_CRL_push(coll->crls, crl) > 0);
     refused(veil_snp_verify(report, size, coll, &opts, &c), -EACCES, "ASK certificate (serial 0) is revoked by the CRL of 'ARK-Milan'");
-    X509_free(real_vcek);
-    EVP_PKEY_free(ark_key);
-    EVP_PKEY_free(ask_key);
-    EVP_PKEY_free(vcek_key);
+    hierarchy_done(&h);
+}
+
+/* A fresh trust directory holding `certs` as the file `name`. */
+static char *trust_dir_with(const char *name, X509 *const *certs, size_t count) {
+    char *dir = strdup("/tmp/veil-test-snp.XXXXXX");
+    assert_non_null(dir);
+    assert_non_null(mkdtemp(dir));
+    _cleanup_free_ char *path = NULL;
+    assert_true(asprintf(&path, "%s/%s", dir, name) > 0);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (size_t i = 0; i < count; i++) assert_int_equal(PEM_write_X509(f, certs[i]), 1);
+    assert_int_equal(fclose(f), 0);
+    return dir;
+}
+
+static void trust_dir_remove(char *dir) {
+    struct dirent **names;
+    int n = scandir(dir, &names, NULL, NULL);
+    assert_true(n >= 0);
+    for (int i = 0; i < n; i++) {
+        _cleanup_free_ char *path = NULL;
+        assert_true(asprintf(&path, "%s/%s", dir, names[i]->d_name) > 0);
+        if (names[i]->d_name[0] != '.') assert_int_equal(unlink(path), 0);
+        free(names[i]);
+    }
+    free(names);
+    assert_int_equal(rmdir(dir), 0);
+    free(dir);
+}
+
+/* The report with its chain (CERTS) through the evidence interface, trusting `trust_dir`. */
+static int verify_envelope(const uint8_t *report, size_t size, X509 *const *chain, size_t count, const char *trust_dir,
+                           struct veil_claims **ret) {
+    struct veil_buf certs = { 0 }, envelope = { 0 };
+    for (size_t i = 0; i < count; i++) {
+        unsigned char *der = NULL;
+        int n = i2d_X509(chain[i], &der);
+        assert_true(n > 0);
+        assert_int_equal(veil_buf_append(&certs, der, (size_t)n), 0);
+        OPENSSL_free(der);
+    }
+    struct veil_evidence ev = { .tee = VEIL_TEE_SNP };
+    ev.item[VEIL_EVIDENCE_REPORT] = report;
+    ev.item_size[VEIL_EVIDENCE_REPORT] = size;
+    ev.item[VEIL_EVIDENCE_CERTS] = certs.data;
+    ev.item_size[VEIL_EVIDENCE_CERTS] = certs.size;
+    assert_int_equal(veil_evidence_encode(&ev, &envelope), 0);
+    struct veil_verify_options vopts = { .now = at("2025-06-01T00:00:00Z"), .trust_dir = trust_dir };
+    int r = veil_evidence_verify(envelope.data, envelope.size, &vopts, ret);
+    veil_buf_done(&envelope);
+    veil_buf_done(&certs);
+    return r;
+}
+
+static const char *detail(const struct veil_claims *c, const char *key) {
+    return json_string_value(json_object_get(c->details, key));
+}
+
+/* trust_dir's ask_ark_<product>.pem adds that product's ARK to the pinned ones; its name, not its text, says the product. */
+static void test_trust_dir_ark(void **state) {
+    (void)state;
+    size_t size;
+    _cleanup_free_ uint8_t *report = load(MILAN_V2, &size);
+    struct hierarchy h;
+    hierarchy_make(&h, report);
+    X509 *chain[] = { h.vcek, h.ask, h.ark }, *ask_ark[] = { h.ask, h.ark };
+    struct veil_claims *c = NULL;
+
+    /* no trust_dir: only the pins */
+    refused(verify_envelope(report, size, chain, 3, NULL, &c), -EACCES, "root 'ARK-Milan' is not a pinned AMD ARK");
+
+    /* filed as ask_ark_milan.pem (any case): accepted, and the claims say where the root came from */
+    char *milan = trust_dir_with("ask_ark_milan.pem", ask_ark, 2);
+    int r = verify_envelope(report, size, chain, 3, milan, &c);
+    if (r < 0) fail_msg("%s", veil_err_describe(r));
+    assert_string_equal(detail(c, "product"), "Milan");
+    assert_string_equal(detail(c, "ark"), "trust directory: ask_ark_milan.pem");
+    veil_claims_free(TAKE_PTR(c));
+    /* ... and the chain need not travel with the evidence: the VCEK alone, the ASK from the file */
+    r = verify_envelope(report, size, chain, 1, milan, &c);
+    if (r < 0) fail_msg("%s", veil_err_describe(r));
+    veil_claims_free(TAKE_PTR(c));
+    char *upper = trust_dir_with("ASK_ARK_Milan.PEM", ask_ark, 2);
+    r = verify_envelope(report, size, chain, 3, upper, &c);
+    if (r < 0) fail_msg("%s", veil_err_describe(r));
+    veil_claims_free(TAKE_PTR(c));
+
+    /* the same ARK filed under another product: the VCEK's productName (Milan-B0) disagrees */
+    char *genoa = trust_dir_with("ask_ark_genoa.pem", ask_ark, 2);
+    refused(verify_envelope(report, size, chain, 3, genoa, &c), -EACCES,
+            "productName extension is 'Milan-B0', but the chain ends at the Genoa ARK (trust directory: ask_ark_genoa.pem)");
+
+    /* under a name that names no product it is no AMD root, whatever its CN says */
+    char *unnamed = trust_dir_with("ark.pem", ask_ark, 2);
+    refused(verify_envelope(report, size, chain, 3, unnamed, &c), -EACCES, "root 'ARK-Milan' is not a pinned AMD ARK (");
+    char *vlek_name = trust_dir_with("ask_ark_milan_vlek.pem", ask_ark, 2);
+    refused(verify_envelope(report, size, chain, 3, vlek_name, &c), -EACCES, "is not a pinned AMD ARK (");
+
+    /* another ARK in the trust directory does not vouch for this one, and the refusal names the files consulted */
+    struct hierarchy other;
+    _cleanup_free_ uint8_t *scratch = load(MILAN_V2, &size);
+    hierarchy_make(&other, scratch);
+    char *wrong = trust_dir_with("ask_ark_milan.pem", (X509 *[]){ other.ask, other.ark }, 2);
+    refused(verify_envelope(report, size, chain, 3, wrong, &c), -EACCES,
+            "is not a pinned AMD ARK, nor the ARK of a trust directory file (ask_ark_milan.pem)");
+
+    /* a root file must hold exactly one self-signed certificate */
+    char *two = trust_dir_with("ask_ark_milan.pem", (X509 *[]){ h.ark, other.ark }, 2);
+    refused(verify_envelope(report, size, chain, 3, two, &c), -EBADMSG, "holds 2 self-signed certificates, expected exactly one (the Milan ARK)");
+    char *none = trust_dir_with("ask_ark_turin.pem", (X509 *[]){ h.ask }, 1);
+    refused(verify_envelope(report, size, chain, 3, none, &c), -EBADMSG, "holds 0 self-signed certificates");
+
+    /* the real Milan vector still verifies under its pinned ARK beside an unrelated trust directory */
+    _cleanup_free_ uint8_t *real = load(MILAN_V2, &size);
+    size_t vcek_size, pem_size;
+    _cleanup_free_ uint8_t *vcek_der = load("snp/milan-v2-vcek.der", &vcek_size);
+    _cleanup_free_ uint8_t *pem = load("snp/milan-ask-ark.testcer", &pem_size);
+    _cleanup_(veil_x509_stack_freep) STACK_OF(X509) *real_chain = sk_X509_new_null();
+    const unsigned char *p = vcek_der;
+    assert_true(sk_X509_push(real_chain, d2i_X509(NULL, &p, (long)vcek_size)) > 0);
+    assert_int_equal(veil_certs_parse(pem, pem_size, real_chain), 0);
+    X509 *real_certs[] = { sk_X509_value(real_chain, 0), sk_X509_value(real_chain, 1), sk_X509_value(real_chain, 2) };
+    r = verify_envelope(real, size, real_certs, 3, milan, &c);
+    if (r < 0) fail_msg("%s", veil_err_describe(r));
+    assert_string_equal(detail(c, "product"), "Milan");
+    assert_string_equal(detail(c, "ark"), "pinned");
+    veil_claims_free(TAKE_PTR(c));
+
+    char *dirs[] = { milan, upper, genoa, unnamed, vlek_name, wrong, two, none };
+    for (size_t i = 0; i < ELEMENTSOF(dirs); i++) trust_dir_remove(dirs[i]);
+    hierarchy_done(&other);
+    hierarchy_done(&h);
 }
 
 /* The evidence interface: an envelope with the report and the chain (as CERTS, or as the auxblob certificate table). */
@@ -517,7 +676,8 @@ int main(void) {
         cmocka_unit_test(test_tampered),      cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_wrong_chain),   cmocka_unit_test(test_time_window),
         cmocka_unit_test(test_tampered_certs), cmocka_unit_test(test_layouts),
-        cmocka_unit_test(test_unpinned_ark), cmocka_unit_test(test_envelope),
+        cmocka_unit_test(test_unpinned_ark), cmocka_unit_test(test_trust_dir_ark),
+        cmocka_unit_test(test_envelope),
         cmocka_unit_test(test_product_chains),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
