@@ -19,13 +19,15 @@ trap cleanup EXIT
 fail_with() { echo "# $*"; }
 show() { sed 's/^/#   /' "$@" | tail -15; }
 
-echo 1..17
+echo 1..19
 Z=$(printf '0%.0s' $(seq 64))
 "$VEIL" attest --tee sim --sim-dir "$WORK/sim" --measurement "$Z" --signer "$Z" -o "$WORK/ev" 2>/dev/null
-cas_start "$WORK/cas" "$WORK/cas.log" --sim-root "$WORK/sim/root.pem"
+# the service presents an RA-TLS certificate (sim) for its stable key: workloads may pin either
+cas_start "$WORK/cas" "$WORK/cas.log" --sim-root "$WORK/sim/root.pem" --ratls-sim "$WORK/sim"
 check "veil-cas listens on loopback" test -n "$CAS_PORT"
 PIN=$("$VEIL" cas fingerprint "$WORK/cas/tls.crt")
 ADDR="127.0.0.1:$CAS_PORT key=$PIN"
+CAS_M=$(sha256sum "$VEIL_BUILD_ROOT/src/cas/veil-cas" | cut -d' ' -f1)
 export VEIL_CAS=127.0.0.1:$CAS_PORT VEIL_CAS_CERT=$WORK/cas/tls.crt
 export VEIL_CAS_OWNER_CERT=$WORK/owner.crt VEIL_CAS_OWNER_KEY=$WORK/owner.key
 OWNER=$("$VEIL" cas keygen --key "$WORK/owner.key" --cert "$WORK/owner.crt")
@@ -35,7 +37,9 @@ head -c 32 /dev/urandom > "$WORK/image.key"
 KEYHEX=$(od -An -tx1 -v "$WORK/image.key" | tr -d ' \n')
 app_root "$WORK/src"
 API_M=$(app_wrap "$WORK/src" "$WORK/api/" "$ADDR" shop/api "$WORK/image.key" --volume /data=data)
-WEB_M=$(app_wrap "$WORK/src" "$WORK/web/" "$ADDR" shop/web "$WORK/image.key")
+# web verifies the service by its RA-TLS measurement instead of a key pin
+WEB_M=$(app_wrap "$WORK/src" "$WORK/web/" "127.0.0.1:$CAS_PORT measurement=$CAS_M" shop/web "$WORK/image.key")
+FAKE_M=$(app_wrap "$WORK/src" "$WORK/fake/" "127.0.0.1:$CAS_PORT measurement=$(printf 'ab%.0s' $(seq 32))" shop/web "$WORK/image.key")
 OTHER_M=$(app_wrap "$WORK/src" "$WORK/other/" "$ADDR" shop/api "$WORK/image.key" --volume /data=data -e EXTRA=1)
 check "three images wrapped with the service address, two measurements in the policy and one not" \
   bash -c "[ ${#API_M} -eq 64 ] && [ ${#WEB_M} -eq 64 ] && [ ${#OTHER_M} -eq 64 ] && [ $API_M != $OTHER_M ]"
@@ -85,6 +89,13 @@ volume_version() { "$VEIL" cas volume show shop 2>/dev/null | awk '$1 == "data" 
 V1=$(volume_version)
 check "every write-back was reported: the service holds a version of volume data for each fsync (3) and the exit" \
   test "${V1:-0}" -ge 4 || echo "#   version: $V1"
+
+"$VEIL_RUN" --root "$WORK/fake" --sim-dir "$WORK/sim" >"$WORK/fake.out" 2>"$WORK/fake.err"
+rc=$?
+check "a service whose RA-TLS measurement is not the one in the manifest is not trusted: nothing is sent, nothing starts" \
+  bash -c "[ $rc -eq 1 ] && grep -q \"attestation failed: the attestation service's RA-TLS certificate was refused\" '$WORK/fake.err' &&
+           ! grep -q 'app:' '$WORK/fake.out'" || show "$WORK/fake.err"
+check "... and the service saw no attestation from it" bash -c "! '$VEIL' cas audit shop | grep -q '$FAKE_M'"
 
 "$VEIL_RUN" --root "$WORK/other" --sim-dir "$WORK/sim" >"$WORK/other.out" 2>"$WORK/other.err"
 rc=$?
