@@ -19,7 +19,7 @@ trap cleanup EXIT
 fail_with() { echo "# $*"; }
 show() { sed 's/^/#   /' "$@" | tail -15; }
 
-echo 1..19
+echo 1..21
 Z=$(printf '0%.0s' $(seq 64))
 "$VEIL" attest --tee sim --sim-dir "$WORK/sim" --measurement "$Z" --signer "$Z" -o "$WORK/ev" 2>/dev/null
 # the service presents an RA-TLS certificate (sim) for its stable key: workloads may pin either
@@ -123,5 +123,16 @@ reply=$(get /quit 2>&1)
 stop_api
 check "after the owner's acceptance the app starts and continues from the restored data" \
   bash -c "[[ '$reply' == 'hello anonymous, visit 4' ]]" || { show "$WORK/api.err"; echo "#   reply: $reply"; }
+head -c 32 /dev/urandom > "$WORK/dev.key"
+"$VEIL_RUN" --root "$WORK/api" --dev-key-file "$WORK/dev.key" >"$WORK/dev.out" 2>"$WORK/dev.err"
+rc=$?
+check "with a service in the manifest the development key file is refused" \
+  bash -c "[ $rc -eq 1 ] && grep -q 'names an attestation service; --dev-key-file is for images without one' '$WORK/dev.err'"
+kill "$CAS_PID" 2>/dev/null; wait "$CAS_PID" 2>/dev/null
+"$VEIL_RUN" --root "$WORK/api" --sim-dir "$WORK/sim" >"$WORK/down.out" 2>"$WORK/down.err"
+rc=$?
+check "with the service unreachable the app does not start (fail closed)" \
+  bash -c "[ $rc -eq 1 ] && grep -q 'attestation failed: no response from the attestation service' '$WORK/down.err' && [ ! -s '$WORK/down.out' ]"
+cas_start "$WORK/cas" "$WORK/cas.log" --sim-root "$WORK/sim/root.pem" --ratls-sim "$WORK/sim"
 check "the audit chain verifies" bash -c "'$VEIL' cas audit --verify >/dev/null"
 exit $tap_failed
