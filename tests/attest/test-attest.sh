@@ -19,7 +19,7 @@ trap cleanup EXIT
 fail_with() { echo "# $*"; }
 show() { sed 's/^/#   /' "$@" | tail -15; }
 
-echo 1..21
+echo 1..22
 Z=$(printf '0%.0s' $(seq 64))
 "$VEIL" attest --tee sim --sim-dir "$WORK/sim" --measurement "$Z" --signer "$Z" -o "$WORK/ev" 2>/dev/null
 # the service presents an RA-TLS certificate (sim) for its stable key: workloads may pin either
@@ -46,6 +46,10 @@ check "three images wrapped with the service address, two measurements in the po
 API_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export API_PORT
 app_policy "$OWNER" "$KEYHEX" "$API_M" "$WEB_M" > "$WORK/policy.yaml"
+sed "s/value: \"$KEYHEX\"/value: \"${KEYHEX:2}\"/" "$WORK/policy.yaml" > "$WORK/short.yaml"
+check "an imported image key of the wrong length is refused when the policy is applied, with its line" \
+  bash -c "! '$VEIL' cas policy apply -f '$WORK/short.yaml' >'$WORK/short.out' 2>&1 &&
+           grep -q 'line [0-9]*: random secret .image_key.: value must be 64 hex digits' '$WORK/short.out'" || show "$WORK/short.out"
 check "the owner applies the policy" bash -c "'$VEIL' cas policy apply -f '$WORK/policy.yaml' >/dev/null"
 
 # start_api: veil-run in the background; waits until the app serves (0) or veil-run exits (1)
