@@ -19,6 +19,7 @@
 #include "base/fileio.h"
 #include "base/secbuf.h"
 #include "encfile/encfile.h"
+#include "vault-hooks.h"
 
 struct copy {
     struct copy *next;
@@ -42,14 +43,11 @@ struct veil_shield_vault {
     char *root; /* host path of the image root, without trailing '/' ("" for "/") */
     pthread_mutex_t lock;
     struct copy *copies;
-    int (*written_back)(void *ctx, const char *path, const uint8_t *key);
-    void *written_back_ctx;
+    const struct veil_shield_vault_hooks *hooks;
 };
 
-void veil_shield_vault_on_written_back(struct veil_shield_vault *v, int (*fn)(void *ctx, const char *path, const uint8_t *key),
-                                       void *ctx) {
-    v->written_back = fn;
-    v->written_back_ctx = ctx;
+void veil_shield_vault_set_hooks(struct veil_shield_vault *v, const struct veil_shield_vault_hooks *hooks) {
+    v->hooks = hooks;
 }
 
 int veil_shield_vault_new(const char *root, void (*before_slow_work)(void *), void *ctx,
@@ -167,6 +165,7 @@ static int load_locked(struct veil_shield_vault *v, const char *path, const uint
     if (v->before_slow_work) v->before_slow_work(v->ctx);
     veil_err_clear();
     r = veil_encfile_load_fd(fd, key, path, NULL, &plain, &version);
+    if (r >= 0 && v->hooks) r = v->hooks->loaded(v->hooks->ctx, path, key, version);
     if (r < 0) {
         veil_log_error("refusing encrypted file %s: %s", path, veil_err_describe(r));
         return r == -ENOMEM ? r : -EACCES;
@@ -199,7 +198,7 @@ static int writeback_locked(struct veil_shield_vault *v, struct copy *c) {
     restore_owner(hp, c->uid, c->gid);
     c->version++;
     note_synced(c);
-    return v->written_back ? v->written_back(v->written_back_ctx, c->path, c->key) : 0;
+    return v->hooks ? v->hooks->written(v->hooks->ctx, c->path, c->key, c->version) : 0;
 }
 
 static bool changed(const struct copy *c) {
@@ -257,6 +256,10 @@ int veil_shield_vault_open(struct veil_shield_vault *v, const char *path, const 
                 goto out;
             }
             restore_owner(hp, uid, gid);
+            if (v->hooks && (r = v->hooks->written(v->hooks->ctx, path, key, 1)) < 0) {
+                close(memfd);
+                goto out;
+            }
             r = add_copy_locked(v, path, key, memfd, 1, m, uid, gid, &c);
             if (r < 0) {
                 close(memfd);
@@ -364,7 +367,10 @@ int veil_shield_vault_rename(struct veil_shield_vault *v, const char *old_path, 
     c->key = new_key;
     c->version++;
     note_synced(c);
-    if (v->written_back) r = v->written_back(v->written_back_ctx, new_path, new_key);
+    if (v->hooks) {
+        v->hooks->removed(v->hooks->ctx, old_path);
+        r = v->hooks->written(v->hooks->ctx, new_path, new_key, c->version);
+    }
 out:
     pthread_mutex_unlock(&v->lock);
     return r;
@@ -377,6 +383,7 @@ void veil_shield_vault_forget(struct veil_shield_vault *v, const char *path) {
         unlink_copy_locked(v, c);
         copy_free(c);
     }
+    if (v->hooks) v->hooks->removed(v->hooks->ctx, path);
     pthread_mutex_unlock(&v->lock);
 }
 
