@@ -262,6 +262,19 @@ static int volume_commit(struct veil_shield_attest *a, struct volume *v) {
     return 0;
 }
 
+/* A volume's files are stored at the version the volume is about to get: unique for the volume's
+ * whole life, so no older copy of any of its files (even of an earlier file of the same name) can
+ * carry the version recorded for that path. */
+static uint64_t version_for(void *ctx, const char *path, const uint8_t *key, uint64_t proposed) {
+    struct veil_shield_attest *a = ctx;
+    struct volume *v = volume_of(a, path, key);
+    if (!v) return proposed;
+    pthread_mutex_lock(&a->lock);
+    uint64_t next = v->version + 1;
+    pthread_mutex_unlock(&a->lock);
+    return next;
+}
+
 static int file_written(void *ctx, const char *path, const uint8_t *key, uint64_t version) {
     struct veil_shield_attest *a = ctx;
     struct volume *v = volume_of(a, path, key);
@@ -299,7 +312,7 @@ static void file_removed(void *ctx, const char *path) {
 }
 
 const struct veil_shield_vault_hooks *veil_shield_attest_vault_hooks(struct veil_shield_attest *a) {
-    a->hooks = (struct veil_shield_vault_hooks){ .ctx = a, .written = file_written, .loaded = file_loaded,
+    a->hooks = (struct veil_shield_vault_hooks){ .ctx = a, .version_for = version_for, .written = file_written, .loaded = file_loaded,
                                                  .removed = file_removed };
     return &a->hooks;
 }

@@ -10,6 +10,8 @@
  */
 struct veil_shield_vault_hooks {
     void *ctx;
+    /* the encfile version to store a file at; `proposed` is the vault's own (its last + 1) */
+    uint64_t (*version_for)(void *ctx, const char *path, const uint8_t *key, uint64_t proposed);
     /* a file was stored (write-back, creation, rename target); an error fails that store's caller */
     int (*written)(void *ctx, const char *path, const uint8_t *key, uint64_t version);
     /* a file was decrypted and verified; an error refuses it (the open fails with EACCES) */

@@ -193,10 +193,11 @@ static int writeback_locked(struct veil_shield_vault *v, struct copy *c) {
     if (r < 0) return r;
     if (v->before_slow_work) v->before_slow_work(v->ctx);
     veil_err_clear();
-    r = veil_encfile_store_fd(hp, c->key, c->path, c->version + 1, c->memfd, c->mode);
+    uint64_t next = v->hooks ? v->hooks->version_for(v->hooks->ctx, c->path, c->key, c->version + 1) : c->version + 1;
+    r = veil_encfile_store_fd(hp, c->key, c->path, next, c->memfd, c->mode);
     if (r < 0) return veil_log_errno(r, "cannot write back %s", c->path);
     restore_owner(hp, c->uid, c->gid);
-    c->version++;
+    c->version = next;
     note_synced(c);
     return v->hooks ? v->hooks->written(v->hooks->ctx, c->path, c->key, c->version) : 0;
 }
@@ -248,7 +249,8 @@ int veil_shield_vault_open(struct veil_shield_vault *v, const char *path, const 
                 goto out;
             }
             mode_t m = mode & 07777;
-            r = veil_encfile_store(hp, key, path, 1, "", 0, m);
+            uint64_t first = v->hooks ? v->hooks->version_for(v->hooks->ctx, path, key, 1) : 1;
+            r = veil_encfile_store(hp, key, path, first, "", 0, m);
             if (r < 0) {
                 close(memfd);
                 /* a missing directory is the app's business; anything else is worth a line */
@@ -256,11 +258,11 @@ int veil_shield_vault_open(struct veil_shield_vault *v, const char *path, const 
                 goto out;
             }
             restore_owner(hp, uid, gid);
-            if (v->hooks && (r = v->hooks->written(v->hooks->ctx, path, key, 1)) < 0) {
+            if (v->hooks && (r = v->hooks->written(v->hooks->ctx, path, key, first)) < 0) {
                 close(memfd);
                 goto out;
             }
-            r = add_copy_locked(v, path, key, memfd, 1, m, uid, gid, &c);
+            r = add_copy_locked(v, path, key, memfd, first, m, uid, gid, &c);
             if (r < 0) {
                 close(memfd);
                 goto out;
@@ -343,7 +345,8 @@ int veil_shield_vault_rename(struct veil_shield_vault *v, const char *old_path, 
         r = load_locked(v, old_path, old_key, &c);
         if (r < 0) goto out;
     }
-    r = veil_encfile_store_fd(new_hp, new_key, new_path, c->version + 1, c->memfd, c->mode);
+    uint64_t next = v->hooks ? v->hooks->version_for(v->hooks->ctx, new_path, new_key, c->version + 1) : c->version + 1;
+    r = veil_encfile_store_fd(new_hp, new_key, new_path, next, c->memfd, c->mode);
     if (r < 0) {
         if (r != -ENOENT && r != -ENOTDIR) r = veil_log_errno(r, "cannot move %s to %s", old_path, new_path);
         goto out;
@@ -365,7 +368,7 @@ int veil_shield_vault_rename(struct veil_shield_vault *v, const char *old_path, 
     free(c->path);
     c->path = np;
     c->key = new_key;
-    c->version++;
+    c->version = next;
     note_synced(c);
     if (v->hooks) {
         v->hooks->removed(v->hooks->ctx, old_path);
