@@ -359,5 +359,11 @@ int main(int argc, char **argv) {
         kill(pid, SIGKILL);
         return 1;
     }
-    return veil_shield_supervise(s, pid, writeback_seconds);
+    int code = veil_shield_supervise(s, pid, writeback_seconds);
+    /*
+     * Leave without running any cleanup: processes the app left behind may
+     * still be calling, and the receiving threads use the manifest, the keys
+     * and OpenSSL until the very end. exit_group() stops them all at once.
+     */
+    _exit(code);
 }

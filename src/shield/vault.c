@@ -133,6 +133,16 @@ static int add_copy_locked(struct veil_shield_vault *v, const char *path, const 
         free(c);
         return -errno;
     }
+    /*
+     * The copy carries the file's owner and mode: a descriptor of it can be
+     * reopened through /proc/self/fd/N, and the kernel then checks these.
+     */
+    if (fchmod(memfd, mode & 07777) < 0 || (fchown(memfd, uid, gid) < 0 && errno != EPERM)) {
+        /* EPERM: an unprivileged supervisor (--root as a developer) runs as the app's own uid anyway */
+        free(c->path);
+        free(c);
+        return -errno;
+    }
     c->key = key;
     c->memfd = memfd;
     c->dev = st.st_dev;
