@@ -161,6 +161,7 @@ static int make_rules(struct wrap_state *w) {
         if (!strcmp(w->o->encrypt[i], "/")) return veil_err(-EINVAL, "--encrypt / would encrypt the runtime's libraries too; name the application's directories");
         r = image_rules_add(&w->rules, w->o->encrypt[i], VEIL_MANIFEST_ENCRYPTED);
     }
+    for (size_t i = 0; r >= 0 && i < w->o->volume_count; i++) r = image_rules_add_volume(&w->rules, w->o->volumes[i]);
     /* the manifest refuses rules below passthrough or ephemeral ones: say so now, not after the copy */
     for (size_t i = 0; r >= 0 && i < w->rules.count; i++)
         for (size_t j = 0; j < w->rules.count; j++) {
@@ -213,7 +214,9 @@ static int build_manifest(struct wrap_state *w, struct veil_wrap_result *res, ui
     if ((r = image_startup_configure(w->o, w->source, w->root_fd, w->tree, b)) < 0) return r;
     for (size_t i = 0; i < w->rules.count; i++)
         if ((r = veil_manifest_builder_add_rule(b, w->rules.v[i].path, w->rules.v[i].class,
-                                                w->rules.v[i].class == VEIL_MANIFEST_ENCRYPTED ? VEIL_MANIFEST_IMAGE_KEY : NULL)) < 0)
+                                                w->rules.v[i].class != VEIL_MANIFEST_ENCRYPTED ? NULL
+                                                : w->rules.v[i].key[0]                        ? w->rules.v[i].key
+                                                                                              : VEIL_MANIFEST_IMAGE_KEY)) < 0)
             return r;
     if ((r = add_entries(w->tree, &w->rules, b, res)) < 0) return r;
     _cleanup_free_ uint8_t *body = NULL;
@@ -459,6 +462,7 @@ int veil_image_wrap(const struct veil_wrap_options *o, struct veil_wrap_result *
         goto out;
     }
     mark_encrypted(&w, &res.content_size);
+    if ((r = image_rules_check_volumes_empty(&w.rules, w.tree)) < 0) goto out;
     w.verbatim = can_keep_layers(&w);
     /* the start-up configuration is decided again after the copy (from verified bytes);
      * deciding it now makes a wrong --user or --entrypoint fail before the long part */

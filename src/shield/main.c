@@ -21,6 +21,8 @@
 #include "base/secbuf.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
+#include "attest.h"
+#include "casclient/casclient.h"
 #include "launch.h"
 #include "manifest/manifest.h"
 #include "policy-manifest.h"
@@ -52,7 +54,7 @@ static const uint8_t *lookup_key(void *ctx, const char *name) {
 static void usage(FILE *out) {
     fprintf(out,
             "usage: veil-run [--root DIR] [--dev-key-file FILE] [--expect-measurement HEX] [--expect-signer HEX]\n"
-            "                [--threads N] [--writeback-seconds N] [--verbose]\n"
+            "                [--sim-dir DIR] [--threads N] [--writeback-seconds N] [--verbose]\n"
             "Starts the application described by ROOT/veil/manifest under veil's file shield.\n"
             "The application's arguments and environment come from the signed manifest only.\n");
 }
@@ -105,11 +107,17 @@ static void *self_digest_thread(void *arg) {
     return NULL;
 }
 
+/* Every return from main waits for the thread: exit handlers (OpenSSL's cleanup) must not run under it. */
+static void self_digest_joinp(struct self_digest *d) {
+    if (d->started) pthread_join(d->thread, NULL);
+    d->started = false;
+}
+
 static int check_expected(const char *what, const char *hex, const uint8_t actual[VEIL_SHA256_SIZE]);
 
 /* Join the digest, compute and log the measurement, compare with what the caller expects. */
 static int finish_measurement(struct self_digest *self, const struct veil_manifest *m, const char *expect_measurement,
-                              const char *expect_signer) {
+                              const char *expect_signer, uint8_t ret_measurement[VEIL_SHA256_SIZE]) {
     if (self->started) {
         pthread_join(self->thread, NULL);
         self->started = false;
@@ -137,6 +145,7 @@ static int finish_measurement(struct self_digest *self, const struct veil_manife
         veil_log_error("refusing to start: %s", veil_err_describe(r));
         return r;
     }
+    if (ret_measurement) memcpy(ret_measurement, measurement, VEIL_SHA256_SIZE);
     return 0;
 }
 
@@ -179,13 +188,14 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     veil_log_setup_from_env("veil-run");
 
-    const char *root = "/", *key_file = NULL, *expect_measurement = NULL, *expect_signer = NULL;
+    const char *root = "/", *key_file = NULL, *expect_measurement = NULL, *expect_signer = NULL, *sim_dir = NULL;
     unsigned threads = 2, writeback_seconds = WRITEBACK_SECONDS;
     static const struct option opts[] = {
         { "root", required_argument, NULL, 'r' },
         { "dev-key-file", required_argument, NULL, 'k' },
         { "expect-measurement", required_argument, NULL, 'm' },
         { "expect-signer", required_argument, NULL, 's' },
+        { "sim-dir", required_argument, NULL, 'S' },
         { "threads", required_argument, NULL, 't' },
         { "writeback-seconds", required_argument, NULL, 'w' },
         { "verbose", no_argument, NULL, 'v' },
@@ -199,6 +209,7 @@ int main(int argc, char **argv) {
         case 'k': key_file = optarg; break;
         case 'm': expect_measurement = optarg; break;
         case 's': expect_signer = optarg; break;
+        case 'S': sim_dir = optarg; break;
         case 't':
             threads = (unsigned)strtoul(optarg, NULL, 10);
             if (threads < 1 || threads > 64) {
@@ -230,7 +241,7 @@ int main(int argc, char **argv) {
      * and a lost SIGCHLD would leave the app's exit unnoticed.
      */
     if (veil_shield_block_signals() < 0) return 1;
-    struct self_digest self = { .started = false };
+    _cleanup_(self_digest_joinp) struct self_digest self = { .started = false };
     self.started = pthread_create(&self.thread, NULL, self_digest_thread, &self) == 0;
 
     char manifest_path[PATH_MAX];
@@ -244,8 +255,29 @@ int main(int argc, char **argv) {
     }
     veil_log_debug("%.1f ms: manifest verified and loaded", elapsed_ms());
     /* with nothing to compare against, the measurement is only reported: let the app start meanwhile */
-    bool must_check = expect_measurement || expect_signer;
-    if (must_check && finish_measurement(&self, m, expect_measurement, expect_signer) < 0) return 1;
+    const struct veil_manifest_config *cfg = veil_manifest_config(m);
+    bool attesting = cfg->attest_address && *cfg->attest_address;
+    bool must_check = expect_measurement || expect_signer || attesting;
+    uint8_t measurement[VEIL_SHA256_SIZE];
+    if (must_check && finish_measurement(&self, m, expect_measurement, expect_signer, measurement) < 0) return 1;
+
+    /* the manifest names an attestation service: keys, secrets and configuration come from it alone */
+    _cleanup_(veil_shield_attest_freep) struct veil_shield_attest *attest = NULL;
+    if (attesting) {
+        if (key_file) {
+            veil_log_error("refusing to start: the manifest names an attestation service; --dev-key-file is for images without one");
+            return 1;
+        }
+        veil_casclient_use_wiping_allocator();
+        struct veil_attest_options tee = { .tee = sim_dir ? VEIL_TEE_SIM : 0, .sim_dir = sim_dir };
+        if (sim_dir) veil_log_warning("DEVELOPMENT MODE: sim TEE evidence from %s proves nothing about memory protection", sim_dir);
+        veil_err_clear();
+        r = veil_shield_attest_start(m, root, measurement, &tee, &attest);
+        if (r < 0) {
+            veil_log_error("refusing to start: attestation failed: %s", veil_err_describe(r));
+            return 1;
+        }
+    }
 
     if (key_file) {
         veil_log_warning("DEVELOPMENT MODE: the image key comes from %s, not from attestation. "
@@ -256,14 +288,13 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
-    for (size_t i = 0; i < veil_manifest_key_count(m); i++)
+    for (size_t i = 0; i < veil_manifest_key_count(m) && !attest; i++)
         if (!lookup_key(NULL, veil_manifest_key_at(m, i))) {
             veil_log_error("refusing to start: the manifest needs the key '%s' and none was provided "
                            "(development: --dev-key-file FILE)", veil_manifest_key_at(m, i));
             return 1;
         }
 
-    const struct veil_manifest_config *cfg = veil_manifest_config(m);
     if (cfg->argc < 1) {
         veil_log_error("refusing to start: the manifest has no entrypoint");
         return 1;
@@ -276,11 +307,14 @@ int main(int argc, char **argv) {
         return 1;
     }
 
-    struct veil_shield_policy policy = veil_shield_manifest_policy(m);
+    struct veil_shield_policy manifest_policy = veil_shield_manifest_policy(m);
+    struct veil_shield_policy policy = attest ? veil_shield_attest_policy(attest, &manifest_policy) : manifest_policy;
     struct veil_shield_options o = {
         .root = root,
         .policy = &policy,
-        .key = lookup_key,
+        .key = attest ? veil_shield_attest_key : lookup_key,
+        .key_ctx = attest,
+        .vault_hooks = attest ? veil_shield_attest_vault_hooks(attest) : NULL,
         .ephemeral_key = ephemeral->data,
         .threads = threads,
         .sync_wakeup = getenv("VEIL_SHIELD_NO_SYNC_WAKEUP") == NULL,
@@ -306,8 +340,10 @@ int main(int argc, char **argv) {
     }
     veil_log_debug("%.1f ms: %s and its interpreter verified", elapsed_ms(), cfg->argv[0]);
 
-    _cleanup_free_ const char **env = NULL;
+    _cleanup_free_ const char **env = NULL, **attested_env = NULL, **attested_argv = NULL;
     r = build_env(cfg, &env);
+    if (r >= 0 && attest) r = veil_shield_attest_env(attest, env, &attested_env);
+    if (r >= 0 && attest) r = veil_shield_attest_argv(attest, cfg, &attested_argv);
     if (r < 0) {
         veil_log_errno(r, "cannot build the environment");
         return 1;
@@ -316,8 +352,8 @@ int main(int argc, char **argv) {
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     struct veil_shield_launch l = {
         .root = root,
-        .argv = cfg->argv,
-        .envp = env,
+        .argv = attested_argv ? attested_argv : cfg->argv,
+        .envp = attested_env ? attested_env : env,
         .cwd = cwd,
         .set_user = true,
         .uid = cfg->uid,
@@ -331,6 +367,7 @@ int main(int argc, char **argv) {
         veil_log_error("cannot start %s: %s", cfg->argv[0], veil_err_describe(r));
         return 127;
     }
+    if (attest) veil_shield_attest_wipe_plain(attest); /* the child holds its own copy */
     r = veil_shield_serve(s, listener);
     if (r < 0) {
         veil_log_error("cannot start the supervisor: %s", veil_err_describe(r));
@@ -338,7 +375,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     veil_log_debug("%.1f ms: application started", elapsed_ms());
-    if (!must_check && finish_measurement(&self, m, NULL, NULL) < 0) {
+    if (!must_check && finish_measurement(&self, m, NULL, NULL, NULL) < 0) {
         kill(pid, SIGKILL);
         return 1;
     }

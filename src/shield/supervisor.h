@@ -8,6 +8,7 @@
 
 #include "base/macro.h"
 #include "policy.h"
+#include "vault-hooks.h"
 
 struct veil_shield_options {
     const char *root;                       /* host path of the image root; "/" in a container */
@@ -21,6 +22,9 @@ struct veil_shield_options {
     bool switch_ids;                        /* the app runs as app_uid/app_gid, not as the supervisor */
     uid_t app_uid;
     gid_t app_gid;                       /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP where the kernel has it */
+    /* Told about every encrypted file stored, loaded and removed (attest.c keeps volume
+     * versions with them); NULL: none. Must outlive the supervisor. */
+    const struct veil_shield_vault_hooks *vault_hooks;
 };
 
 struct veil_shield;

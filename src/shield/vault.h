@@ -26,6 +26,9 @@ struct veil_shield_vault;
 int veil_shield_vault_new(const char *root, void (*before_slow_work)(void *), void *ctx,
                           struct veil_shield_vault **ret) _warn_unused_;
 void veil_shield_vault_free(struct veil_shield_vault *v);
+/* Call fn after every successful write-back (under the vault's lock); its error becomes the write-back's. */
+struct veil_shield_vault_hooks;
+void veil_shield_vault_set_hooks(struct veil_shield_vault *v, const struct veil_shield_vault_hooks *hooks);
 
 /*
  * Open (O_CREAT/O_EXCL/O_TRUNC/O_APPEND/access mode honoured) and return a fresh
