@@ -105,6 +105,7 @@ for n in $(seq "$redis_kills"); do
   wait "$client"
   wait_gone
   verify_dir "$work/redis" || corrupt=$((corrupt + $?))
+  [ $((n % 100)) -eq 0 ] && echo "# redis: $n kills, $corrupt corrupted, $lost lost so far"
 done
 # the last check, after the last kill
 "$VEIL_RUN" --root "$work/redis" --dev-key-file "$key" >>"$work/redis.log" 2>&1 &
@@ -140,6 +141,7 @@ for n in $(seq $((sqlite_kills + 1))); do
   last=$(grep '^ack ' "$log" | tail -1 | cut -d' ' -f2)
   [ -n "$last" ] && acked=$last
   verify_dir "$work/sqlite" || corrupt=$((corrupt + $?))
+  [ $((n % 100)) -eq 0 ] && echo "# sqlite: $n kills, $acked acknowledged, $corrupt corrupted, $lost lost so far"
 done
 sqlite_summary="sqlite: $sqlite_kills kills, $acked transactions acknowledged, $corrupt corrupted files, $lost lost acknowledged commits, $failures bad restarts"
 echo "# $sqlite_summary"
