@@ -32,6 +32,7 @@ static void usage(FILE *out) {
             "  -t, --tag NAME           image name in the archive (default localhost/<output name>:latest)\n"
             "      --encrypt PATH       encrypt files below PATH with the image key (repeatable)\n"
             "      --passthrough PATH   leave PATH to the host, unmediated (repeatable)\n"
+            "      --volume PATH=NAME   an encrypted volume under the key NAME from the attestation service (repeatable)\n"
             "      --key-out FILE       where the new image key goes (default OUTPUT.key, mode 0600)\n"
             "      --key FILE           reuse an existing image key (for reproducible output)\n"
             "      --entrypoint PATH    the program to start (overrides the image's Entrypoint and Cmd)\n"
@@ -107,7 +108,7 @@ static int load_image_key(const char *path, struct veil_secbuf **ret) {
 }
 
 int veil_cmd_wrap(int argc, char **argv) {
-    enum { OPT_FORMAT = 256, OPT_ENCRYPT, OPT_PASSTHROUGH, OPT_KEY_OUT, OPT_KEY, OPT_ENTRYPOINT, OPT_ARG, OPT_HOST_ENV,
+    enum { OPT_FORMAT = 256, OPT_ENCRYPT, OPT_PASSTHROUGH, OPT_VOLUME, OPT_KEY_OUT, OPT_KEY, OPT_ENTRYPOINT, OPT_ARG, OPT_HOST_ENV,
            OPT_ATTEST, OPT_POLICY, OPT_PRODUCT, OPT_SVN, OPT_RUNTIME };
     static const struct option options[] = {
         { "signer", required_argument, NULL, 'k' },
@@ -116,6 +117,7 @@ int veil_cmd_wrap(int argc, char **argv) {
         { "tag", required_argument, NULL, 't' },
         { "encrypt", required_argument, NULL, OPT_ENCRYPT },
         { "passthrough", required_argument, NULL, OPT_PASSTHROUGH },
+        { "volume", required_argument, NULL, OPT_VOLUME },
         { "key-out", required_argument, NULL, OPT_KEY_OUT },
         { "key", required_argument, NULL, OPT_KEY },
         { "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
@@ -134,7 +136,7 @@ int veil_cmd_wrap(int argc, char **argv) {
         {},
     };
     struct veil_wrap_options o = { .progress = true };
-    struct strv encrypt = { 0 }, passthrough = { 0 }, env = { 0 }, host_env = { 0 }, args = { 0 };
+    struct strv encrypt = { 0 }, passthrough = { 0 }, volumes = { 0 }, env = { 0 }, host_env = { 0 }, args = { 0 };
     const char *signer_path = NULL, *format = NULL, *key_in = NULL, *key_out = NULL;
     bool quiet = false;
     int c;
@@ -147,6 +149,7 @@ int veil_cmd_wrap(int argc, char **argv) {
         case 't': o.tag = optarg; break;
         case OPT_ENCRYPT: r = push(&encrypt, optarg); break;
         case OPT_PASSTHROUGH: r = push(&passthrough, optarg); break;
+        case OPT_VOLUME: r = push(&volumes, optarg); break;
         case OPT_KEY_OUT: key_out = optarg; break;
         case OPT_KEY: key_in = optarg; break;
         case OPT_ENTRYPOINT: o.entrypoint = optarg; break;
@@ -183,6 +186,7 @@ int veil_cmd_wrap(int argc, char **argv) {
     o.input = argv[optind];
     o.encrypt = encrypt.v, o.encrypt_count = encrypt.count;
     o.passthrough = passthrough.v, o.passthrough_count = passthrough.count;
+    o.volumes = volumes.v, o.volume_count = volumes.count;
     o.env = env.v, o.env_count = env.count;
     o.host_env = host_env.v, o.host_env_count = host_env.count;
     o.args = args.v, o.arg_count = args.count;
@@ -245,6 +249,7 @@ int veil_cmd_wrap(int argc, char **argv) {
     r = veil_image_wrap(&o, &res);
     free(encrypt.v);
     free(passthrough.v);
+    free(volumes.v);
     free(env.v);
     free(host_env.v);
     free(args.v);

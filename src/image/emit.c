@@ -19,6 +19,7 @@
 #include "rootfs.h"
 
 #define COPY_BLOCK ((size_t)256 << 10)
+#define SHM_MAX_FILE ((uint64_t)4 << 20) /* encrypted temporaries up to this size go to tmpfs */
 
 VEIL_DEFINE_CLEANUP(struct archive_entry *, archive_entry_free, archive_entry_freep)
 
@@ -55,6 +56,7 @@ static char *entry_name(const struct image_emit *e, const struct image_node *n) 
 }
 
 static int write_header(struct image_emit *e, const struct image_node *n, uint64_t size, const char *hardlink_to) {
+    if (!e->writer) return 0; /* verbatim mode: the layers are copied, not written */
     _cleanup_(archive_entry_freep) struct archive_entry *ae = archive_entry_new();
     _cleanup_free_ char *name = entry_name(e, n);
     if (!ae || !name) return -ENOMEM;
@@ -69,7 +71,7 @@ static int write_header(struct image_emit *e, const struct image_node *n, uint64
 }
 
 static int write_data(struct image_emit *e, const void *buf, size_t size, const char *what) {
-    if (size == 0) return 0;
+    if (size == 0 || !e->writer) return 0;
     la_ssize_t w = archive_write_data(e->writer, buf, size);
     if (w < 0 || (size_t)w != size) return writer_err(e->writer, what);
     return 0;
@@ -173,7 +175,8 @@ static int emit_group(struct image_emit *e, struct image_node **group, size_t co
             continue;
         }
         _cleanup_free_ char *tmp = NULL;
-        if (asprintf(&tmp, "%s/encrypted", e->tmp_dir) < 0) return -ENOMEM;
+        bool small = e->shm_dir && n->size <= SHM_MAX_FILE;
+        if (asprintf(&tmp, "%s/encrypted", small ? e->shm_dir : e->tmp_dir) < 0) return -ENOMEM;
         if ((r = veil_encfile_store_fd(tmp, e->key, n->path, 1, memfd, 0600)) < 0) {
             char detail[512];
             snprintf(detail, sizeof(detail), "%s", veil_err_msg()); /* veil_err() reuses that buffer */
@@ -214,7 +217,14 @@ static int emit_files_from_layers(struct image_emit *e, struct image_node **file
     for (size_t layer = 0; layer < e->source->layer_count; layer++) {
         _cleanup_(image_layer_stream_freep) struct image_layer_stream *st = NULL;
         _cleanup_(veil_hash_freep) struct veil_hash *fp = NULL;
-        int r = image_layer_stream_open(e->source, layer, true, &st);
+        struct image_layer_ref *ref = &e->source->layers[layer];
+        uint64_t header = 0;
+        int r;
+        /* a blob used by two layers is stored once */
+        bool copy = e->verbatim != NULL;
+        for (size_t i = 0; copy && i < layer; i++) copy = strcmp(e->source->layers[i].digest, ref->digest) != 0;
+        if (copy && (r = image_ustar_begin(e->verbatim, &header)) < 0) return r;
+        r = image_layer_stream_open_tee(e->source, layer, true, copy ? e->verbatim->fd : -1, copy ? e->verbatim->offset : 0, &st);
         if (r < 0 || (r = veil_hash_new(VEIL_HASH_SHA256, &fp)) < 0) return r;
         struct archive *a = image_layer_stream_archive(st);
         for (uint64_t ordinal = 0;; ordinal++) {
@@ -233,8 +243,16 @@ static int emit_files_from_layers(struct image_emit *e, struct image_node **file
         if ((r = image_layer_stream_finish(st)) < 0) return r;
         uint8_t d[VEIL_SHA256_SIZE];
         if ((r = veil_hash_final(fp, d)) < 0) return r;
-        if (memcmp(d, e->source->layers[layer].fingerprint, sizeof(d)) != 0)
-            return veil_err(-EBADMSG, "layer %s changed while it was being wrapped", e->source->layers[layer].member);
+        if (memcmp(d, ref->fingerprint, sizeof(d)) != 0)
+            return veil_err(-EBADMSG, "layer %s changed while it was being wrapped", ref->member);
+        if (ref->size < 0) ref->size = (int64_t)image_layer_stream_bytes(st); /* docker archives do not say; now known */
+        if (copy) {
+            /* the copy is the verified blob itself: its digest is the input's */
+            char name[128];
+            snprintf(name, sizeof(name), e->docker_names ? "%s/layer.tar" : "blobs/sha256/%s", ref->digest + 7);
+            e->verbatim->offset += image_layer_stream_bytes(st);
+            if ((r = image_ustar_end(e->verbatim, header, name, image_layer_stream_bytes(st))) < 0) return r;
+        }
     }
     if (next != count) return veil_err(-EBADMSG, "a layer changed while it was being wrapped");
     return 0;

@@ -5,6 +5,7 @@
 #include <archive.h>
 
 #include "source.h"
+#include "ustar.h"
 #include "tree.h"
 
 struct image_progress;
@@ -17,7 +18,13 @@ struct image_emit {
     const char *name_prefix;     /* prepended to "usr/bin/x": "" for tar, "/out/dir/" for disk */
     const uint8_t *key;          /* the image key, when some node is marked encrypted */
     const char *tmp_dir;         /* private directory for encrypted temporaries */
+    const char *shm_dir;         /* the same on tmpfs, for small files (may be NULL) */
     struct image_progress *progress;
+    /* verbatim mode (writer NULL): every input layer blob is copied unchanged into this
+     * outer archive, named blobs/sha256/<hex> (or <hex>/layer.tar with docker_names);
+     * files are only hashed. Only when no layer holds a file to encrypt. */
+    struct image_ustar *verbatim;
+    bool docker_names;
 };
 
 /*

@@ -12,6 +12,7 @@
 #include "manifest/manifest.h"
 
 #define VEIL_IMAGE_KEY_SIZE 32
+#define VEIL_IMAGE_VOLUME_NAME_MAX 64
 #define VEIL_IMAGE_LABEL_MEASUREMENT "org.veil.measurement"
 #define VEIL_IMAGE_LABEL_SIGNER "org.veil.signer"
 #define VEIL_IMAGE_RUNTIME_PATH "/veil/veil-run"
@@ -49,6 +50,8 @@ struct veil_wrap_options {
     size_t encrypt_count;
     const char *const *passthrough;
     size_t passthrough_count;
+    const char *const *volumes;  /* "PATH=NAME": encrypted under the volume key NAME (empty in the image) */
+    size_t volume_count;
 
     /* the image key: used when encrypt_count > 0, written to key_out (0600) just before the output appears */
     const uint8_t *image_key;

@@ -114,6 +114,7 @@ static int apply_entry(struct image_tree *t, struct archive_entry *e, unsigned l
 
     n->present = true;
     n->implicit = false;
+    n->was_file |= nt == IMAGE_NODE_FILE;
     n->type = nt;
     n->layer = layer;
     n->mode = archive_entry_perm(e) & 07777;

@@ -176,9 +176,10 @@ static int read_blob(struct image_source *s, const struct image_descriptor *d, c
     return 0;
 }
 
-static int add_layer(struct image_source *s, const char *member, const char *digest, int64_t size) {
+static int add_layer(struct image_source *s, const char *member, const char *digest, int64_t size, const char *media_type) {
     struct image_layer_ref *l = &s->layers[s->layer_count];
-    if (!(l->member = strdup(member))) return -ENOMEM;
+    if (!(l->member = strdup(member)) || !(l->media_type = strdup(media_type))) return -ENOMEM;
+    l->compressed = strstr(media_type, "gzip") || strstr(media_type, "zstd") || strstr(media_type, "xz") || strstr(media_type, "bzip");
     snprintf(l->digest, sizeof(l->digest), "%s", digest);
     l->size = size;
     s->layer_count++;
@@ -217,7 +218,7 @@ static int open_oci(struct image_source *s) {
             break;
         }
         snprintf(member, sizeof(member), "blobs/sha256/%s", m.layers[i].digest + 7);
-        r = add_layer(s, member, m.layers[i].digest, m.layers[i].size);
+        r = add_layer(s, member, m.layers[i].digest, m.layers[i].size, m.layers[i].media_type);
         s->total_size += (uint64_t)m.layers[i].size;
     }
     image_manifest_done(&m);
@@ -243,7 +244,7 @@ static int open_docker(struct image_source *s) {
         r = veil_err(-EBADMSG, "manifest.json has %zu layers, the config %zu", m.layer_count, s->config->diff_id_count);
     if (r >= 0 && !(s->layers = calloc(m.layer_count + 1, sizeof(*s->layers)))) r = -ENOMEM;
     /* docker-archive layers are uncompressed, so their digest is the config's diff_id */
-    for (size_t i = 0; r >= 0 && i < m.layer_count; i++) r = add_layer(s, m.layers[i], s->config->diff_ids[i], -1);
+    for (size_t i = 0; r >= 0 && i < m.layer_count; i++) r = add_layer(s, m.layers[i], s->config->diff_ids[i], -1, "");
     image_docker_manifest_done(&m);
     return r;
 }
@@ -281,7 +282,10 @@ int image_source_open(const char *path, struct image_source **ret) {
 
 void image_source_free(struct image_source *s) {
     if (!s) return;
-    for (size_t i = 0; i < s->layer_count; i++) free(s->layers[i].member);
+    for (size_t i = 0; i < s->layer_count; i++) {
+        free(s->layers[i].member);
+        free(s->layers[i].media_type);
+    }
     free(s->layers);
     image_config_free(s->config);
     free(s->path);
@@ -386,6 +390,8 @@ struct image_layer_stream {
     const struct image_layer_ref *ref;
     uint64_t bytes;
     bool eof;
+    int tee_fd;            /* -1, or where the raw bytes are copied to (at tee_offset + bytes) */
+    uint64_t tee_offset;
 };
 
 static la_ssize_t stream_read(struct archive *a, void *userdata, const void **ret_buf) {
@@ -421,14 +427,25 @@ static la_ssize_t stream_read(struct archive *a, void *userdata, const void **re
         if (a) archive_set_error(a, EIO, "hashing failed");
         return -1;
     }
+    if (st->tee_fd >= 0 && n > 0 && veil_pwrite_all(st->tee_fd, *ret_buf, (size_t)n, (off_t)(st->tee_offset + st->bytes)) < 0) {
+        if (a) archive_set_error(a, EIO, "writing the output");
+        return -1;
+    }
     st->bytes += (uint64_t)n;
     return n;
 }
 
 int image_layer_stream_open(struct image_source *s, size_t index, bool verify, struct image_layer_stream **ret) {
+    return image_layer_stream_open_tee(s, index, verify, -1, 0, ret);
+}
+
+int image_layer_stream_open_tee(struct image_source *s, size_t index, bool verify, int tee_fd, uint64_t tee_offset,
+                                struct image_layer_stream **ret) {
     _cleanup_(image_layer_stream_freep) struct image_layer_stream *st = calloc(1, sizeof(*st));
     if (!st) return -ENOMEM;
     st->ref = &s->layers[index];
+    st->tee_fd = tee_fd;
+    st->tee_offset = tee_offset;
     int r;
     if (s->kind == IMAGE_INPUT_OCI_DIR) {
         _cleanup_free_ char *p = NULL;

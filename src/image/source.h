@@ -23,6 +23,8 @@ struct image_layer_ref {
     char digest[72];    /* expected "sha256:<hex>" of the blob bytes */
     int64_t size;       /* expected blob size, -1 when the format does not say */
     uint8_t fingerprint[VEIL_SHA256_SIZE]; /* of the member headers seen in pass 1 (layer.h) */
+    char *media_type;   /* OCI media type of the blob ("" when the input does not say: docker, plain tar) */
+    bool compressed;    /* the media type names a compression */
 };
 
 struct image_source {
@@ -45,6 +47,9 @@ int image_layer_stream_open(struct image_source *s, size_t index, bool verify, s
 struct archive *image_layer_stream_archive(struct image_layer_stream *st);
 /* Read the blob to its end and, when verifying, compare digest and size (-EBADMSG on mismatch). */
 int image_layer_stream_finish(struct image_layer_stream *st) _warn_unused_;
+/* The same, also writing every raw blob byte to tee_fd from tee_offset on (a verbatim copy of the layer). */
+int image_layer_stream_open_tee(struct image_source *s, size_t index, bool verify, int tee_fd, uint64_t tee_offset,
+                                struct image_layer_stream **ret) _warn_unused_;
 /* Raw blob bytes consumed so far (for progress). */
 uint64_t image_layer_stream_bytes(const struct image_layer_stream *st);
 void image_layer_stream_free(struct image_layer_stream *st);

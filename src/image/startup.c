@@ -63,7 +63,13 @@ static int absolute(const char *base, const char *path, char *out, size_t out_si
 /* execvp's search, done in the image: the first PATH entry holding argv0. */
 static int resolve_argv0(struct image_tree *t, const struct strv *env, const char *cwd, const char *argv0, char *out,
                          size_t out_size) {
-    if (strchr(argv0, '/')) return absolute(cwd, argv0, out, out_size);
+    if (strchr(argv0, '/')) {
+        int r = absolute(cwd, argv0, out, out_size);
+        if (r < 0) return r;
+        struct image_node *n = image_tree_get(t, out);
+        if (!n || n->type == IMAGE_NODE_DIR) return veil_err(-ENOENT, "entrypoint %s is not a file in the image", out);
+        return 0;
+    }
     const char *path = env_get(env, "PATH");
     _cleanup_free_ char *copy = strdup(path ? path : DEFAULT_PATH);
     if (!copy) return -ENOMEM;

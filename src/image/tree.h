@@ -30,6 +30,7 @@ struct image_node {
     bool present;
     bool implicit;  /* created as a parent directory, not by an entry of its own */
     bool hardlink;  /* a FILE that came from a hard-link entry */
+    bool was_file;  /* some layer has a regular file (or hard link) at this path */
     unsigned layer; /* the layer that last wrote this node */
     uint32_t mode;  /* permission bits */
     uint32_t uid, gid;

@@ -39,6 +39,7 @@ struct rule {
     char path[VEIL_MANIFEST_MAX_PATH + 2];
     size_t size;
     enum veil_manifest_class class;
+    char key[VEIL_IMAGE_VOLUME_NAME_MAX + 1]; /* encrypted: a volume's key name; "" = the image key */
 };
 
 struct rules {
@@ -59,6 +60,28 @@ static int rules_add(struct rules *rs, const char *path, enum veil_manifest_clas
     if (!v) return -ENOMEM;
     rs->v = v;
     v[rs->count++] = r;
+    return 0;
+}
+
+/* An encrypted volume: its files are made at run time under the key NAME (docs/attestation-flow.md). */
+static int rules_add_volume(struct rules *rs, const char *spec) {
+    const char *eq = strchr(spec, '=');
+    size_t n = eq ? strlen(eq + 1) : 0;
+    if (!eq || n == 0 || n > VEIL_IMAGE_VOLUME_NAME_MAX || strspn(eq + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != n ||
+        !strcmp(eq + 1, VEIL_MANIFEST_IMAGE_KEY))
+        return veil_err(-EINVAL, "--volume needs PATH=NAME with a volume name of [A-Za-z0-9_-] (not 'image'), got '%s'", spec);
+    _cleanup_free_ char *path = strndup(spec, (size_t)(eq - spec));
+    if (!path) return -ENOMEM;
+    int r = rules_add(rs, path, VEIL_MANIFEST_ENCRYPTED);
+    if (r < 0) return r;
+    struct rule *last = NULL;
+    char norm[VEIL_MANIFEST_MAX_PATH + 2];
+    size_t size;
+    if (image_path_normalise(path, norm, sizeof(norm), &size) < 0) return -EINVAL;
+    for (size_t i = 0; i < rs->count; i++)
+        if (!strcmp(rs->v[i].path, norm)) last = &rs->v[i];
+    if (!last) return -EINVAL;
+    memcpy(last->key, eq + 1, n + 1);
     return 0;
 }
 
@@ -223,9 +246,20 @@ static int make_config(const struct image_source *s, const char *layer_diff, con
     }
     json_object_set_new(labels, VEIL_IMAGE_LABEL_MEASUREMENT, json_string(measurement));
     json_object_set_new(labels, VEIL_IMAGE_LABEL_SIGNER, json_string(signer));
-    json_object_set_new(root, "rootfs", json_pack("{s:s, s:[s,s]}", "type", "layers", "diff_ids", layer_diff, veil_diff));
-    json_object_set_new(root, "history", json_pack("[{s:s}, {s:s}]", "created_by", "veil wrap: the flattened image",
-                                                   "created_by", "veil wrap: /veil/veil-run and /veil/manifest"));
+    if (layer_diff) {
+        json_object_set_new(root, "rootfs", json_pack("{s:s, s:[s,s]}", "type", "layers", "diff_ids", layer_diff, veil_diff));
+        json_object_set_new(root, "history", json_pack("[{s:s}, {s:s}]", "created_by", "veil wrap: the flattened image",
+                                                       "created_by", "veil wrap: /veil/veil-run and /veil/manifest"));
+    } else {
+        /* the input's layers kept as they are: their diff ids and history, then the veil layer's */
+        json_t *rootfs = json_object_get(root, "rootfs"), *ids = json_object_get(rootfs, "diff_ids");
+        json_t *history = json_object_get(root, "history");
+        json_array_append_new(ids, json_string(veil_diff));
+        if (json_is_array(history))
+            json_array_append_new(history, json_pack("{s:s}", "created_by", "veil wrap: /veil/veil-run and /veil/manifest"));
+        else
+            json_object_del(root, "history");
+    }
     char *text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(root);
     if (!text) return -ENOMEM;
@@ -244,11 +278,13 @@ static char *dump(json_t *j) {
 
 struct wrap_state {
     const struct veil_wrap_options *o;
+    bool verbatim; /* keep the input's layers unchanged (nothing to encrypt in any of them) */
     struct image_source *source;
     int root_fd;
     struct image_tree *tree;
     struct rules rules;
     char *tmp_dir;
+    char *shm_dir; /* NULL when there is no usable /dev/shm */
     struct image_progress progress;
 };
 
@@ -276,7 +312,26 @@ static int make_rules(struct wrap_state *w) {
         if (!strcmp(w->o->encrypt[i], "/")) return veil_err(-EINVAL, "--encrypt / would encrypt the runtime's libraries too; name the application's directories");
         r = rules_add(&w->rules, w->o->encrypt[i], VEIL_MANIFEST_ENCRYPTED);
     }
+    for (size_t i = 0; r >= 0 && i < w->o->volume_count; i++) r = rules_add_volume(&w->rules, w->o->volumes[i]);
     return r;
+}
+
+/*
+ * The input's layers can be kept byte for byte when no layer holds a file below an
+ * encrypted path (not even one deleted or replaced by a later layer: it would stay in
+ * the image in plaintext), and the output format can carry them as they are.
+ */
+static bool can_keep_layers(struct wrap_state *w) {
+    if (!w->source || w->o->format == VEIL_WRAP_DIR) return false;
+    for (size_t i = 0; i < w->source->layer_count; i++)
+        if (w->o->format == VEIL_WRAP_DOCKER_ARCHIVE && w->source->layers[i].compressed) return false;
+    struct image_tree *t = w->tree;
+    for (size_t i = 0; i < t->bucket_count; i++)
+        for (struct image_node *n = t->buckets[i]; n; n = n->hash_next) {
+            const struct rule *rule = n->was_file ? rules_match(&w->rules, n->path, n->path_size) : NULL;
+            if (rule && rule->class == VEIL_MANIFEST_ENCRYPTED) return false;
+        }
+    return true;
 }
 
 /* Mark regular files below encrypted rules. */
@@ -294,6 +349,21 @@ static void mark_encrypted(struct wrap_state *w, uint64_t *ret_content) {
     }
 }
 
+/* A volume's files are made at run time under its own key, which wrap does not have: it must be empty here. */
+static int check_volumes_empty(struct wrap_state *w) {
+    _cleanup_free_ struct image_node **nodes = NULL;
+    size_t count;
+    int r = image_tree_list(w->tree, &nodes, &count);
+    if (r < 0) return r;
+    for (size_t i = 0; i < count; i++) {
+        const struct rule *rule = nodes[i]->type == IMAGE_NODE_FILE ? rules_match(&w->rules, nodes[i]->path, nodes[i]->path_size) : NULL;
+        if (rule && rule->key[0])
+            return veil_err(-EINVAL, "the volume %s holds %s in the image; a volume must hold no files when wrapped", rule->path,
+                            nodes[i]->path);
+    }
+    return 0;
+}
+
 static int build_manifest(struct wrap_state *w, struct veil_wrap_result *res, uint8_t **ret_data, size_t *ret_size,
                           uint8_t body_digest[VEIL_SHA256_SIZE]) {
     _cleanup_(veil_manifest_builder_freep) struct veil_manifest_builder *b = NULL;
@@ -302,7 +372,9 @@ static int build_manifest(struct wrap_state *w, struct veil_wrap_result *res, ui
     if ((r = image_startup_configure(w->o, w->source, w->root_fd, w->tree, b)) < 0) return r;
     for (size_t i = 0; i < w->rules.count; i++)
         if ((r = veil_manifest_builder_add_rule(b, w->rules.v[i].path, w->rules.v[i].class,
-                                                w->rules.v[i].class == VEIL_MANIFEST_ENCRYPTED ? VEIL_MANIFEST_IMAGE_KEY : NULL)) < 0)
+                                                w->rules.v[i].class != VEIL_MANIFEST_ENCRYPTED ? NULL
+                                                : w->rules.v[i].key[0]                        ? w->rules.v[i].key
+                                                                                              : VEIL_MANIFEST_IMAGE_KEY)) < 0)
             return r;
     if ((r = add_entries(w->tree, &w->rules, b, res)) < 0) return r;
     _cleanup_free_ uint8_t *body = NULL;
@@ -347,7 +419,8 @@ static int wrap_to_dir(struct wrap_state *w, const uint8_t *runtime, size_t runt
         if (geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
         archive_write_disk_set_options(disk, flags);
         struct image_emit e = { .source = w->source, .root_fd = w->root_fd, .tree = w->tree, .writer = disk,
-                                .name_prefix = prefix, .key = o->image_key, .tmp_dir = w->tmp_dir, .progress = &w->progress };
+                                .name_prefix = prefix, .key = o->image_key, .tmp_dir = w->tmp_dir, .shm_dir = w->shm_dir,
+                                .progress = &w->progress };
         r = image_emit(&e);
     }
     _cleanup_free_ uint8_t *manifest = NULL;
@@ -381,7 +454,7 @@ struct layer_fill {
 static int fill_layer(struct archive *tw, const struct layer_fill *f) {
     if (!f->runtime) {
         struct image_emit e = { .source = f->w->source, .root_fd = f->w->root_fd, .tree = f->w->tree, .writer = tw,
-                                .name_prefix = "", .key = f->w->o->image_key, .tmp_dir = f->w->tmp_dir,
+                                .name_prefix = "", .key = f->w->o->image_key, .tmp_dir = f->w->tmp_dir, .shm_dir = f->w->shm_dir,
                                 .progress = &f->w->progress };
         return image_emit(&e);
     }
@@ -415,6 +488,23 @@ static int write_layer(struct image_ustar *u, bool docker, const struct layer_fi
     return 0;
 }
 
+static const char *oci_layer_media_type(const struct image_layer_ref *l) {
+    if (!l->compressed) return MEDIA_LAYER;
+    if (strstr(l->media_type, "zstd")) return MEDIA_LAYER "+zstd";
+    if (strstr(l->media_type, "gzip")) return MEDIA_LAYER "+gzip";
+    return l->media_type;
+}
+
+static int add_layer_descriptor(json_t *oci, json_t *docker, const char *media_type, const char *digest, uint64_t size) {
+    char name[80];
+    snprintf(name, sizeof(name), "%s/layer.tar", digest + 7);
+    if (json_array_append_new(oci, json_pack("{s:s, s:s, s:I}", "mediaType", media_type, "digest", digest, "size",
+                                             (json_int_t)size)) < 0 ||
+        json_array_append_new(docker, json_string(name)) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
 /* The archive outputs: one flattened layer and the veil layer inside an OCI or docker archive. */
 static int wrap_to_archive(struct wrap_state *w, const uint8_t *runtime, size_t runtime_size, struct veil_wrap_result *res) {
     const struct veil_wrap_options *o = w->o;
@@ -425,6 +515,7 @@ static int wrap_to_archive(struct wrap_state *w, const uint8_t *runtime, size_t 
     struct image_ustar u = { .fd = af.fd };
     char layer_digest[72], veil_digest[72], config_digest[72], manifest_digest[72], name[128];
     uint64_t layer_size, veil_size;
+    json_t *oci_layers = NULL, *docker_layers = NULL;
     _cleanup_free_ uint8_t *manifest = NULL;
     _cleanup_free_ char *config = NULL, *image_manifest = NULL, *index = NULL;
     size_t manifest_size, config_size;
@@ -434,27 +525,46 @@ static int wrap_to_archive(struct wrap_state *w, const uint8_t *runtime, size_t 
     if (!docker && ((r = image_ustar_add_file(&u, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}", 30)) < 0 ||
                     (r = image_ustar_add_dir(&u, "blobs/")) < 0 || (r = image_ustar_add_dir(&u, "blobs/sha256/")) < 0))
         goto fail;
-    /* layer 1: the flattened image; then the manifest (it needs the files' hashes); layer 2: /veil */
-    struct layer_fill flat = { .w = w }, veil = { .w = w, .runtime = runtime, .runtime_size = runtime_size };
-    if ((r = write_layer(&u, docker, &flat, layer_digest, &layer_size)) < 0) goto fail;
+    /* the image's layers: kept as they are, or flattened into one; then the manifest (it
+     * needs the files' hashes) and the veil layer */
+    oci_layers = json_array();
+    docker_layers = json_array();
+    if (!oci_layers || !docker_layers) {
+        r = -ENOMEM;
+        goto fail;
+    }
+    if (w->verbatim) {
+        struct image_emit e = { .source = w->source, .root_fd = -1, .tree = w->tree, .tmp_dir = w->tmp_dir,
+                                .progress = &w->progress, .verbatim = &u, .docker_names = docker };
+        if ((r = image_emit(&e)) < 0) goto fail;
+        for (size_t i = 0; i < w->source->layer_count; i++) {
+            const struct image_layer_ref *l = &w->source->layers[i];
+            if ((r = add_layer_descriptor(oci_layers, docker_layers, oci_layer_media_type(l), l->digest, (uint64_t)l->size)) < 0)
+                goto fail;
+        }
+    } else {
+        struct layer_fill flat = { .w = w };
+        if ((r = write_layer(&u, docker, &flat, layer_digest, &layer_size)) < 0 ||
+            (r = add_layer_descriptor(oci_layers, docker_layers, MEDIA_LAYER, layer_digest, layer_size)) < 0)
+            goto fail;
+    }
     if ((r = build_manifest(w, res, &manifest, &manifest_size, body_digest)) < 0) goto fail;
-    veil.manifest = manifest;
-    veil.manifest_size = manifest_size;
-    if ((r = write_layer(&u, docker, &veil, veil_digest, &veil_size)) < 0) goto fail;
+    struct layer_fill veil = { .w = w, .runtime = runtime, .runtime_size = runtime_size, .manifest = manifest,
+                               .manifest_size = manifest_size };
+    if ((r = write_layer(&u, docker, &veil, veil_digest, &veil_size)) < 0 ||
+        (r = add_layer_descriptor(oci_layers, docker_layers, MEDIA_LAYER, veil_digest, veil_size)) < 0)
+        goto fail;
 
     /* config, manifest, index */
     if ((r = veil_sha256(runtime, runtime_size, runtime_digest)) < 0 ||
         (r = finish_labels(res, runtime_digest, body_digest, measurement, signer)) < 0 ||
-        (r = make_config(w->source, layer_digest, veil_digest, measurement, signer, &config, &config_size)) < 0 ||
+        (r = make_config(w->source, w->verbatim ? NULL : layer_digest, veil_digest, measurement, signer, &config, &config_size)) < 0 ||
         (r = sha256_string(config, config_size, config_digest)) < 0)
         goto fail;
     if (docker) {
         snprintf(name, sizeof(name), "%s.json", config_digest + 7);
         if ((r = image_ustar_add_file(&u, name, config, config_size)) < 0) goto fail;
-        char l1[80], l2[80];
-        snprintf(l1, sizeof(l1), "%s/layer.tar", layer_digest + 7);
-        snprintf(l2, sizeof(l2), "%s/layer.tar", veil_digest + 7);
-        image_manifest = dump(json_pack("[{s:s, s:[s], s:[s,s]}]", "Config", name, "RepoTags", o->tag, "Layers", l1, l2));
+        image_manifest = dump(json_pack("[{s:s, s:[s], s:O}]", "Config", name, "RepoTags", o->tag, "Layers", docker_layers));
         if (!image_manifest) {
             r = -ENOMEM;
             goto fail;
@@ -463,11 +573,9 @@ static int wrap_to_archive(struct wrap_state *w, const uint8_t *runtime, size_t 
     } else {
         snprintf(name, sizeof(name), "blobs/sha256/%s", config_digest + 7);
         if ((r = image_ustar_add_file(&u, name, config, config_size)) < 0) goto fail;
-        image_manifest = dump(json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:[{s:s, s:s, s:I}, {s:s, s:s, s:I}]}",
-                                        "schemaVersion", 2, "mediaType", MEDIA_MANIFEST,
+        image_manifest = dump(json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:O}", "schemaVersion", 2, "mediaType", MEDIA_MANIFEST,
                                         "config", "mediaType", MEDIA_CONFIG, "digest", config_digest, "size", (json_int_t)config_size,
-                                        "layers", "mediaType", MEDIA_LAYER, "digest", layer_digest, "size", (json_int_t)layer_size,
-                                        "mediaType", MEDIA_LAYER, "digest", veil_digest, "size", (json_int_t)veil_size));
+                                        "layers", oci_layers));
         if (!image_manifest || (r = sha256_string(image_manifest, strlen(image_manifest), manifest_digest)) < 0) {
             r = r < 0 ? r : -ENOMEM;
             goto fail;
@@ -484,12 +592,16 @@ static int wrap_to_archive(struct wrap_state *w, const uint8_t *runtime, size_t 
         if ((r = image_ustar_add_file(&u, "index.json", index, strlen(index))) < 0) goto fail;
     }
     if ((r = image_ustar_finish(&u)) < 0 || (r = write_key(o)) < 0) goto fail;
+    json_decref(oci_layers);
+    json_decref(docker_layers);
     if ((r = veil_atomic_commit(&af)) < 0) {
         if (o->key_out && o->encrypt_count) unlink(o->key_out);
         return veil_err(r, "cannot write %s", o->output);
     }
     return 0;
 fail:
+    json_decref(oci_layers);
+    json_decref(docker_layers);
     veil_atomic_abort(&af);
     return r;
 }
@@ -524,10 +636,18 @@ int veil_image_wrap(const struct veil_wrap_options *o, struct veil_wrap_result *
         goto out;
     }
     mark_encrypted(&w, &res.content_size);
+    if ((r = check_volumes_empty(&w)) < 0) goto out;
+    w.verbatim = can_keep_layers(&w);
 
-    /* a private directory next to the output for encrypted temporaries (ciphertext only) */
+    /*
+     * Private directories for encrypted temporaries (ciphertext only, one file at a time):
+     * next to the output, and on tmpfs for small files. The encrypted file format stores
+     * atomically (fsync, rename, fsync directory), a disk flush per file that tmpfs makes
+     * free; large files stay off tmpfs, which is small in containers.
+     */
     dir_copy = strdup(o->output);
     if (!dir_copy || asprintf(&w.tmp_dir, "%s/.veil-wrap-XXXXXX", dirname(dir_copy)) < 0) {
+        w.tmp_dir = NULL;
         r = -ENOMEM;
         goto out;
     }
@@ -535,6 +655,10 @@ int veil_image_wrap(const struct veil_wrap_options *o, struct veil_wrap_result *
         r = veil_err(-errno, "cannot create a temporary directory next to %s", o->output);
         free(TAKE_PTR(w.tmp_dir));
         goto out;
+    }
+    if (o->encrypt_count) {
+        w.shm_dir = strdup("/dev/shm/veil-wrap-XXXXXX");
+        if (w.shm_dir && !mkdtemp(w.shm_dir)) free(TAKE_PTR(w.shm_dir));
     }
 
     image_progress_start(&w.progress, o->progress, "writing", res.content_size);
@@ -547,6 +671,8 @@ int veil_image_wrap(const struct veil_wrap_options *o, struct veil_wrap_result *
 out:
     remove_tree(w.tmp_dir);
     free(w.tmp_dir);
+    remove_tree(w.shm_dir);
+    free(w.shm_dir);
     rules_done(&w.rules);
     image_tree_free(w.tree);
     image_source_free(w.source);

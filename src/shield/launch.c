@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -79,6 +80,37 @@ _noreturn_ static void child_fail(int sock, const char *what, int err) {
     _exit(127);
 }
 
+static int write_proc_self(const char *name, const char *text) {
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/self/%s", name);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    ssize_t n = write(fd, text, strlen(text));
+    int r = n == (ssize_t)strlen(text) ? 0 : n < 0 ? -errno : -EIO;
+    close(fd);
+    return r;
+}
+
+/*
+ * `--root` for a developer without CAP_SYS_CHROOT: a user namespace in which
+ * the manifest's user is mapped onto the developer's own ids, so chroot (and
+ * the switch to that user) are allowed inside it and nothing is gained outside.
+ * The supervisor, in the parent namespace with the same ids, can still read
+ * the application's memory.
+ */
+static int enter_user_namespace(const struct veil_shield_launch *l) {
+    uid_t uid = getuid();
+    gid_t gid = getgid();
+    if (unshare(CLONE_NEWUSER) < 0) return -errno;
+    char map[64];
+    int r = write_proc_self("setgroups", "deny");
+    if (r < 0) return r;
+    snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)(l->set_user ? l->uid : uid), (unsigned)uid);
+    if ((r = write_proc_self("uid_map", map)) < 0) return r;
+    snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)(l->set_user ? l->gid : gid), (unsigned)gid);
+    return write_proc_self("gid_map", map);
+}
+
 _noreturn_ static void child(const struct veil_shield_launch *l, int sock) {
     sigset_t none;
     sigemptyset(&none);
@@ -86,8 +118,23 @@ _noreturn_ static void child(const struct veil_shield_launch *l, int sock) {
     for (size_t i = 0; i < ELEMENTSOF(forwarded); i++) signal(forwarded[i], SIG_DFL);
     /* without its supervisor the application must not run on */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /*
+     * We inherited veil-run's non-dumpable state, and without CAP_SYS_PTRACE (a
+     * container's default) the supervisor could not read the path of our own
+     * execve. Nothing secret is left in this copy: secret buffers are
+     * MADV_DONTFORK. execve would make the application dumpable anyway. (Also, the
+     * /proc/self files a user namespace is set up through belong to root while
+     * we are not dumpable.)
+     */
+    prctl(PR_SET_DUMPABLE, 1);
+
     if (strcmp(l->root, "/") != 0) {
-        if (chroot(l->root) < 0) child_fail(sock, "cannot enter the root", errno);
+        if (chroot(l->root) < 0) {
+            if (errno != EPERM || getuid() == 0) child_fail(sock, "cannot enter the root", errno);
+            int r = enter_user_namespace(l);
+            if (r < 0) child_fail(sock, "cannot enter a user namespace for --root", -r);
+            if (chroot(l->root) < 0) child_fail(sock, "cannot enter the root", errno);
+        }
         if (chdir("/") < 0) child_fail(sock, "cannot enter the root", errno);
     }
     if (chdir(l->cwd && *l->cwd ? l->cwd : "/") < 0) child_fail(sock, "cannot enter the working directory", errno);
@@ -95,14 +142,9 @@ _noreturn_ static void child(const struct veil_shield_launch *l, int sock) {
         if (setgroups(0, NULL) < 0 && errno != EPERM) child_fail(sock, "cannot drop supplementary groups", errno);
         if (setresgid(l->gid, l->gid, l->gid) < 0) child_fail(sock, "cannot set the group", errno);
         if (setresuid(l->uid, l->uid, l->uid) < 0) child_fail(sock, "cannot set the user", errno);
+        /* a change of credentials made us non-dumpable again */
+        prctl(PR_SET_DUMPABLE, 1);
     }
-    /*
-     * We inherited veil-run's non-dumpable state, and without CAP_SYS_PTRACE (a
-     * container's default) the supervisor could not read the path of our own
-     * execve. Nothing secret is left in this copy: secret buffers are
-     * MADV_DONTFORK. execve would make the application dumpable anyway.
-     */
-    prctl(PR_SET_DUMPABLE, 1);
     int listener = -1;
     int r = veil_shield_filter_install(&listener);
     if (r < 0) child_fail(sock, "cannot install the seccomp filter", -r);

@@ -20,6 +20,8 @@
 #include "base/secbuf.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
+#include "attest.h"
+#include "casclient/casclient.h"
 #include "launch.h"
 #include "manifest/manifest.h"
 #include "policy-manifest.h"
@@ -42,7 +44,7 @@ static const uint8_t *lookup_key(void *ctx, const char *name) {
 static void usage(FILE *out) {
     fprintf(out,
             "usage: veil-run [--root DIR] [--dev-key-file FILE] [--expect-measurement HEX] [--expect-signer HEX]\n"
-            "                [--threads N] [--writeback-seconds N] [--verbose]\n"
+            "                [--sim-dir DIR] [--threads N] [--writeback-seconds N] [--verbose]\n"
             "Starts the application described by ROOT/veil/manifest under veil's file shield.\n"
             "The application's arguments and environment come from the signed manifest only.\n");
 }
@@ -99,7 +101,7 @@ static int check_expected(const char *what, const char *hex, const uint8_t actua
 
 /* Join the digest, compute and log the measurement, compare with what the caller expects. */
 static int finish_measurement(struct self_digest *self, const struct veil_manifest *m, const char *expect_measurement,
-                              const char *expect_signer) {
+                              const char *expect_signer, uint8_t ret_measurement[VEIL_SHA256_SIZE]) {
     if (self->started) {
         pthread_join(self->thread, NULL);
         self->started = false;
@@ -127,6 +129,7 @@ static int finish_measurement(struct self_digest *self, const struct veil_manife
         veil_log_error("refusing to start: %s", veil_err_describe(r));
         return r;
     }
+    if (ret_measurement) memcpy(ret_measurement, measurement, VEIL_SHA256_SIZE);
     return 0;
 }
 
@@ -166,13 +169,14 @@ int main(int argc, char **argv) {
     prctl(PR_SET_DUMPABLE, 0);
     veil_log_setup_from_env("veil-run");
 
-    const char *root = "/", *key_file = NULL, *expect_measurement = NULL, *expect_signer = NULL;
+    const char *root = "/", *key_file = NULL, *expect_measurement = NULL, *expect_signer = NULL, *sim_dir = NULL;
     unsigned threads = 2, writeback_seconds = WRITEBACK_SECONDS;
     static const struct option opts[] = {
         { "root", required_argument, NULL, 'r' },
         { "dev-key-file", required_argument, NULL, 'k' },
         { "expect-measurement", required_argument, NULL, 'm' },
         { "expect-signer", required_argument, NULL, 's' },
+        { "sim-dir", required_argument, NULL, 'S' },
         { "threads", required_argument, NULL, 't' },
         { "writeback-seconds", required_argument, NULL, 'w' },
         { "verbose", no_argument, NULL, 'v' },
@@ -186,6 +190,7 @@ int main(int argc, char **argv) {
         case 'k': key_file = optarg; break;
         case 'm': expect_measurement = optarg; break;
         case 's': expect_signer = optarg; break;
+        case 'S': sim_dir = optarg; break;
         case 't':
             threads = (unsigned)strtoul(optarg, NULL, 10);
             if (threads < 1 || threads > 64) {
@@ -224,8 +229,29 @@ int main(int argc, char **argv) {
         return 1;
     }
     /* with nothing to compare against, the measurement is only reported: let the app start meanwhile */
-    bool must_check = expect_measurement || expect_signer;
-    if (must_check && finish_measurement(&self, m, expect_measurement, expect_signer) < 0) return 1;
+    const struct veil_manifest_config *cfg = veil_manifest_config(m);
+    bool attesting = cfg->attest_address && *cfg->attest_address;
+    bool must_check = expect_measurement || expect_signer || attesting;
+    uint8_t measurement[VEIL_SHA256_SIZE];
+    if (must_check && finish_measurement(&self, m, expect_measurement, expect_signer, measurement) < 0) return 1;
+
+    /* the manifest names an attestation service: keys, secrets and configuration come from it alone */
+    _cleanup_(veil_shield_attest_freep) struct veil_shield_attest *attest = NULL;
+    if (attesting) {
+        if (key_file) {
+            veil_log_error("refusing to start: the manifest names an attestation service; --dev-key-file is for images without one");
+            return 1;
+        }
+        veil_casclient_use_wiping_allocator();
+        struct veil_attest_options tee = { .tee = sim_dir ? VEIL_TEE_SIM : 0, .sim_dir = sim_dir };
+        if (sim_dir) veil_log_warning("DEVELOPMENT MODE: sim TEE evidence from %s proves nothing about memory protection", sim_dir);
+        veil_err_clear();
+        r = veil_shield_attest_start(m, root, measurement, &tee, &attest);
+        if (r < 0) {
+            veil_log_error("refusing to start: attestation failed: %s", veil_err_describe(r));
+            return 1;
+        }
+    }
 
     if (key_file) {
         veil_log_warning("DEVELOPMENT MODE: the image key comes from %s, not from attestation. "
@@ -236,14 +262,13 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
-    for (size_t i = 0; i < veil_manifest_key_count(m); i++)
+    for (size_t i = 0; i < veil_manifest_key_count(m) && !attest; i++)
         if (!lookup_key(NULL, veil_manifest_key_at(m, i))) {
             veil_log_error("refusing to start: the manifest needs the key '%s' and none was provided "
                            "(development: --dev-key-file FILE)", veil_manifest_key_at(m, i));
             return 1;
         }
 
-    const struct veil_manifest_config *cfg = veil_manifest_config(m);
     if (cfg->argc < 1) {
         veil_log_error("refusing to start: the manifest has no entrypoint");
         return 1;
@@ -256,15 +281,21 @@ int main(int argc, char **argv) {
         return 1;
     }
 
-    struct veil_shield_policy policy = veil_shield_manifest_policy(m);
+    struct veil_shield_policy manifest_policy = veil_shield_manifest_policy(m);
+    struct veil_shield_policy policy = attest ? veil_shield_attest_policy(attest, &manifest_policy) : manifest_policy;
     struct veil_shield_options o = {
         .root = root,
         .policy = &policy,
-        .key = lookup_key,
+        .key = attest ? veil_shield_attest_key : lookup_key,
+        .key_ctx = attest,
+        .written_back = attest ? veil_shield_attest_written_back : NULL,
+        .written_back_ctx = attest,
         .ephemeral_key = ephemeral->data,
         .threads = threads,
         .sync_wakeup = getenv("VEIL_SHIELD_NO_SYNC_WAKEUP") == NULL,
-        .switch_ids = cfg->uid != getuid() || cfg->gid != getgid(),
+        /* as root we serve an app of another user by taking its ids per thread; a developer's
+           unprivileged --root maps the app's user onto the developer's own ids instead */
+        .switch_ids = getuid() == 0 && (cfg->uid != 0 || cfg->gid != 0),
         .app_uid = cfg->uid,
         .app_gid = cfg->gid,
     };
@@ -283,8 +314,10 @@ int main(int argc, char **argv) {
         return 1;
     }
 
-    _cleanup_free_ const char **env = NULL;
+    _cleanup_free_ const char **env = NULL, **attested_env = NULL, **attested_argv = NULL;
     r = build_env(cfg, &env);
+    if (r >= 0 && attest) r = veil_shield_attest_env(attest, env, &attested_env);
+    if (r >= 0 && attest) r = veil_shield_attest_argv(attest, cfg, &attested_argv);
     if (r < 0) {
         veil_log_errno(r, "cannot build the environment");
         return 1;
@@ -294,8 +327,8 @@ int main(int argc, char **argv) {
     if (veil_shield_block_signals() < 0) return 1;
     struct veil_shield_launch l = {
         .root = root,
-        .argv = cfg->argv,
-        .envp = env,
+        .argv = attested_argv ? attested_argv : cfg->argv,
+        .envp = attested_env ? attested_env : env,
         .cwd = cwd,
         .set_user = true,
         .uid = cfg->uid,
@@ -315,7 +348,7 @@ int main(int argc, char **argv) {
         kill(pid, SIGKILL);
         return 1;
     }
-    if (!must_check && finish_measurement(&self, m, NULL, NULL) < 0) {
+    if (!must_check && finish_measurement(&self, m, NULL, NULL, NULL) < 0) {
         kill(pid, SIGKILL);
         return 1;
     }

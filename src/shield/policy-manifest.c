@@ -10,7 +10,8 @@ static void manifest_classify(void *ctx, const char *path, size_t path_size, str
     memset(&e, 0, sizeof(e));
     const char *key_name = NULL;
     enum veil_manifest_class c = veil_manifest_classify(m, path, path_size, &e, &key_name);
-    *ret = (struct veil_shield_verdict){ .class = VEIL_SHIELD_DENIED, .from_rule = e.path == NULL };
+    *ret = (struct veil_shield_verdict){ .class = VEIL_SHIELD_DENIED, .from_rule = e.path == NULL, .uid = e.uid,
+                                         .gid = e.gid };
     switch (c) {
     case VEIL_MANIFEST_TRUSTED:
         ret->class = VEIL_SHIELD_TRUSTED;

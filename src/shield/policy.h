@@ -33,6 +33,7 @@ struct veil_shield_verdict {
     enum veil_shield_class class;
     bool from_rule;                     /* matched by a prefix rule, not an exact entry */
     uint32_t mode;                      /* permission bits for entries */
+    uint32_t uid, gid;                  /* owner of entries */
     uint64_t size;                      /* trusted: expected size */
     uint8_t sha256[VEIL_SHA256_SIZE];   /* trusted: expected content digest */
     const char *target;                 /* symlink target */

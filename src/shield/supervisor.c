@@ -191,6 +191,41 @@ static int64_t refuse_unknown(const struct request *q, const struct veil_shield_
     return -EACCES;
 }
 
+/* ---------------------------------------------------------------- permissions */
+
+/*
+ * The supervisor opens files as root on the application's behalf, so the
+ * image's permission bits are checked here, as the kernel would, for an
+ * application that is not root (it has no supplementary groups: the child
+ * drops them). Root applications pass, as with CAP_DAC_OVERRIDE.
+ */
+static bool dac_allows(const struct veil_shield *s, uid_t uid, gid_t gid, mode_t mode, int want) {
+    if (!s->o.switch_ids || s->o.app_uid == 0) return true;
+    unsigned bits = s->o.app_uid == uid ? (mode >> 6) & 7 : s->o.app_gid == gid ? (mode >> 3) & 7 : mode & 7;
+    return (bits & (unsigned)want) == (unsigned)want;
+}
+
+static int open_want(int flags) {
+    int acc = flags & O_ACCMODE;
+    int want = acc == O_RDONLY ? 4 : acc == O_WRONLY ? 2 : 6;
+    if (flags & O_TRUNC) want |= 2;
+    return want;
+}
+
+/* May the application create a name in the directory of `path` (write and search on the parent)? */
+static bool may_create_in_parent(const struct veil_shield *s, const char *path) {
+    if (!s->o.switch_ids || s->o.app_uid == 0) return true;
+    char parent[VEIL_SHIELD_PATH_MAX];
+    snprintf(parent, sizeof(parent), "%s", path);
+    char *slash = strrchr(parent, '/');
+    if (!slash) return false;
+    if (slash == parent) slash[1] = 0;
+    else *slash = 0;
+    struct stat st;
+    if (fstatat(s->root_fd, parent[1] ? parent + 1 : ".", &st, 0) < 0) return true; /* the create fails anyway */
+    return dac_allows(s, st.st_uid, st.st_gid, st.st_mode, 3);
+}
+
 /* ---------------------------------------------------------------- open */
 
 /* The process's umask, as the kernel would apply it to a file it creates (0022 when unknown). */
@@ -271,6 +306,8 @@ static struct answer do_open(const struct request *q, int dirfd, uint64_t path_a
         if (r < 0 && r != -ENOENT) return answer_value(r);
         if (r == -ENOENT && !(flags & O_CREAT)) return answer_value(-ENOENT);
         if (r == -ENOENT && p.must_be_dir) return answer_value(-EISDIR);
+        if (r == 0 && !dac_allows(s, st.st_uid, st.st_gid, st.st_mode, open_want(flags))) return answer_value(-EACCES);
+        if (r == -ENOENT && !may_create_in_parent(s, p.path)) return answer_value(-EACCES);
         if (flags & O_TMPFILE) return answer_value(-EOPNOTSUPP);
         const uint8_t *key = key_for(s, v);
         if (!key) {
@@ -279,7 +316,8 @@ static struct answer do_open(const struct request *q, int dirfd, uint64_t path_a
         }
         int fd = -1;
         if (flags & O_CREAT) mode &= ~process_umask(s, q->pid);
-        r = veil_shield_vault_open(s->vault, p.path, key, flags, mode, &fd);
+        r = veil_shield_vault_open(s->vault, p.path, key, flags, mode, s->o.switch_ids ? s->o.app_uid : 0,
+                                   s->o.switch_ids ? s->o.app_gid : 0, &fd);
         if (r < 0) return answer_value(r);
         return answer_fd(fd, cloexec);
     }
@@ -738,6 +776,7 @@ int veil_shield_new(const struct veil_shield_options *o, struct veil_shield **re
     }
     int r = veil_shield_trusted_new(s->root_fd, &s->trusted);
     if (r >= 0) r = veil_shield_vault_new(s->root_size ? s->root : "/", &s->vault);
+    if (r >= 0 && o->written_back) veil_shield_vault_on_written_back(s->vault, o->written_back, o->written_back_ctx);
     if (r < 0) {
         veil_shield_trusted_free(s->trusted);
         close(s->root_fd);

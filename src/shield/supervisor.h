@@ -21,6 +21,10 @@ struct veil_shield_options {
     bool switch_ids;                        /* the app runs as app_uid/app_gid, not as the supervisor */
     uid_t app_uid;
     gid_t app_gid;                       /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP where the kernel has it */
+    /* Called after each encrypted write-back, under the vault's lock (attest.c reports volume
+     * versions); an error fails the write-back, and with it the application's fsync. NULL: none. */
+    int (*written_back)(void *ctx, const char *path, const uint8_t *key);
+    void *written_back_ctx;
 };
 
 struct veil_shield;

@@ -29,6 +29,8 @@ struct copy {
     ino_t ino;
     uint64_t version;     /* on disk */
     mode_t mode;
+    uid_t uid;            /* owner on disk: kept across write-backs, which replace the file */
+    gid_t gid;
     bool writable;        /* ever opened for writing: mmap writes may have changed it */
     struct timespec synced_mtime;
     off_t synced_size;
@@ -38,7 +40,15 @@ struct veil_shield_vault {
     char *root; /* host path of the image root, without trailing '/' ("" for "/") */
     pthread_mutex_t lock;
     struct copy *copies;
+    int (*written_back)(void *ctx, const char *path, const uint8_t *key);
+    void *written_back_ctx;
 };
+
+void veil_shield_vault_on_written_back(struct veil_shield_vault *v, int (*fn)(void *ctx, const char *path, const uint8_t *key),
+                                       void *ctx) {
+    v->written_back = fn;
+    v->written_back_ctx = ctx;
+}
 
 int veil_shield_vault_new(const char *root, struct veil_shield_vault **ret) {
     struct veil_shield_vault *v = calloc(1, sizeof(*v));
@@ -106,7 +116,7 @@ static void note_synced(struct copy *c) {
 }
 
 static int add_copy_locked(struct veil_shield_vault *v, const char *path, const uint8_t *key, int memfd,
-                           uint64_t version, mode_t mode, struct copy **ret) {
+                           uint64_t version, mode_t mode, uid_t uid, gid_t gid, struct copy **ret) {
     struct copy *c = calloc(1, sizeof(*c));
     if (!c) return -ENOMEM;
     c->path = strdup(path);
@@ -126,6 +136,8 @@ static int add_copy_locked(struct veil_shield_vault *v, const char *path, const 
     c->ino = st.st_ino;
     c->version = version;
     c->mode = mode;
+    c->uid = uid;
+    c->gid = gid;
     note_synced(c);
     c->next = v->copies;
     v->copies = c;
@@ -159,10 +171,15 @@ static int load_locked(struct veil_shield_vault *v, const char *path, const uint
         r = veil_write_all(memfd, plain->data, plain->size);
         if (r < 0) return r;
     }
-    r = add_copy_locked(v, path, key, memfd, version, st.st_mode & 07777, ret);
+    r = add_copy_locked(v, path, key, memfd, version, st.st_mode & 07777, st.st_uid, st.st_gid, ret);
     if (r < 0) return r;
     TAKE_FD(memfd);
     return 0;
+}
+
+/* The store replaced the file with one of ours (root's): give it back to its owner. */
+static void restore_owner(const char *hp, uid_t uid, gid_t gid) {
+    if ((uid != 0 || gid != 0) && lchown(hp, uid, gid) < 0) veil_log_warning("cannot restore the owner of a file: %m");
 }
 
 static int writeback_locked(struct veil_shield_vault *v, struct copy *c) {
@@ -172,9 +189,10 @@ static int writeback_locked(struct veil_shield_vault *v, struct copy *c) {
     veil_err_clear();
     r = veil_encfile_store_fd(hp, c->key, c->path, c->version + 1, c->memfd, c->mode);
     if (r < 0) return veil_log_errno(r, "cannot write back %s", c->path);
+    restore_owner(hp, c->uid, c->gid);
     c->version++;
     note_synced(c);
-    return 0;
+    return v->written_back ? v->written_back(v->written_back_ctx, c->path, c->key) : 0;
 }
 
 static bool changed(const struct copy *c) {
@@ -195,7 +213,7 @@ static int reopen(const struct copy *c, int flags, int *ret_fd) {
 }
 
 int veil_shield_vault_open(struct veil_shield_vault *v, const char *path, const uint8_t *key, int flags,
-                           mode_t mode, int *ret_fd) {
+                           mode_t mode, uid_t uid, gid_t gid, int *ret_fd) {
     bool writing = (flags & O_ACCMODE) != O_RDONLY;
     pthread_mutex_lock(&v->lock);
     struct copy *c = find_locked(v, path);
@@ -227,10 +245,12 @@ int veil_shield_vault_open(struct veil_shield_vault *v, const char *path, const 
             r = veil_encfile_store(hp, key, path, 1, "", 0, m);
             if (r < 0) {
                 close(memfd);
-                r = veil_log_errno(r, "cannot create %s", path);
+                /* a missing directory is the app's business; anything else is worth a line */
+                if (r != -ENOENT && r != -ENOTDIR) r = veil_log_errno(r, "cannot create %s", path);
                 goto out;
             }
-            r = add_copy_locked(v, path, key, memfd, 1, m, &c);
+            restore_owner(hp, uid, gid);
+            r = add_copy_locked(v, path, key, memfd, 1, m, uid, gid, &c);
             if (r < 0) {
                 close(memfd);
                 goto out;
@@ -315,9 +335,10 @@ int veil_shield_vault_rename(struct veil_shield_vault *v, const char *old_path, 
     }
     r = veil_encfile_store_fd(new_hp, new_key, new_path, c->version + 1, c->memfd, c->mode);
     if (r < 0) {
-        r = veil_log_errno(r, "cannot move %s to %s", old_path, new_path);
+        if (r != -ENOENT && r != -ENOTDIR) r = veil_log_errno(r, "cannot move %s to %s", old_path, new_path);
         goto out;
     }
+    restore_owner(new_hp, c->uid, c->gid);
     if (unlink(old_hp) < 0) veil_log_warning("cannot remove %s after moving it: %m", old_path);
     struct copy *replaced = find_locked(v, new_path);
     if (replaced) {
@@ -336,6 +357,7 @@ int veil_shield_vault_rename(struct veil_shield_vault *v, const char *old_path, 
     c->key = new_key;
     c->version++;
     note_synced(c);
+    if (v->written_back) r = v->written_back(v->written_back_ctx, new_path, new_key);
 out:
     pthread_mutex_unlock(&v->lock);
     return r;

@@ -24,14 +24,18 @@ struct veil_shield_vault;
 /* Keys are 32 bytes owned by the caller, alive as long as the vault. */
 int veil_shield_vault_new(const char *root, struct veil_shield_vault **ret) _warn_unused_;
 void veil_shield_vault_free(struct veil_shield_vault *v);
+/* Call fn after every successful write-back (under the vault's lock); its error becomes the write-back's. */
+void veil_shield_vault_on_written_back(struct veil_shield_vault *v, int (*fn)(void *ctx, const char *path, const uint8_t *key),
+                                       void *ctx);
 
 /*
  * Open (O_CREAT/O_EXCL/O_TRUNC/O_APPEND/access mode honoured) and return a fresh
- * descriptor (O_CLOEXEC) for injection. umask applies to a created file's mode.
- * -EACCES when the file fails its integrity check (logged).
+ * descriptor (O_CLOEXEC) for injection. A created file gets `mode` (the caller
+ * applied the umask) and the owner uid/gid. -EACCES when the file fails its
+ * integrity check (logged).
  */
 int veil_shield_vault_open(struct veil_shield_vault *v, const char *path, const uint8_t *key, int flags,
-                           mode_t mode, int *ret_fd) _warn_unused_;
+                           mode_t mode, uid_t uid, gid_t gid, int *ret_fd) _warn_unused_;
 /* The plaintext size of a regular encrypted file (for the stat family). */
 int veil_shield_vault_size(struct veil_shield_vault *v, const char *path, const uint8_t *key,
                            uint64_t *ret_size) _warn_unused_;

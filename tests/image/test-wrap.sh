@@ -19,7 +19,7 @@ n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; [ $# -gt 1 ] && echo "# $2"; }
 check() { local what=$1; shift; if "$@" >log 2>&1; then ok "$what"; else not_ok "$what" "$(tail -3 log | tr '\n' ' ')"; fi; }
-echo "1..23"
+echo "1..27"
 
 # --- a base image: busybox-static, a user, an application directory ---
 mkdir -p root/bin root/etc root/app root/tmp root/usr/lib
@@ -78,6 +78,55 @@ out=$(podman run --rm --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=10
       --user 0 --entrypoint /bin/busybox "$name-w1:latest" sh -c 'head -c 7 /app/data.txt; echo; cat /etc/passwd | head -1' 2>&1)
 if [[ "$out" == VEILPFS*root:x:0:0* ]]; then ok "in the container: /app/data.txt is encrypted, /etc/passwd is not"; else not_ok "encrypted in the container" "$out"; fi
 
+# --- the wrapped image runs: a static stand-in for veil-run verifies the manifest and starts the app ---
+runtime=$VEIL_BUILD_ROOT/tests/image/veil-test-runtime
+"$veil" wrap base.oci.tar -k signer.pem --runtime "$runtime" -q -t "$name-run:latest" -o run.tar \
+    --arg 'echo $GREETING from $(/bin/busybox id -u) in $PWD' && podman load -i run.tar >/dev/null 2>&1 &&
+    podman_images+=("$name-run:latest")
+label=$(podman image inspect "$name-run:latest" --format '{{index .Config.Labels "org.veil.measurement"}}' 2>/dev/null)
+out=$(podman run --rm --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --network none "$name-run:latest" 2>&1)
+if [[ "$out" == *"measurement $label"* ]] && [[ "$out" == *"hello from 1000 in /app"* ]] && [ -n "$label" ]; then
+    ok "podman run: the runtime computes the labelled measurement in the container and starts the app as its user"
+else not_ok "podman run of the wrapped image" "$out"; fi
+
+# --- a multi-layer image (podman build: a whiteout, a new file, a COPY) ---
+printf 'FROM %s\nUSER root\nRUN rm /app/data.txt && echo new > /app/new.txt\nCOPY extra.txt /app/extra.txt\n' "$name-base:latest" > Containerfile
+echo extra > extra.txt
+podman build --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --network none -q \
+    -t "$name-ml:latest" -f Containerfile . >/dev/null 2>&1 && podman_images+=("$name-ml:latest")
+podman save --format oci-archive -o ml.oci.tar "$name-ml:latest" >/dev/null 2>&1
+"$veil" wrap ml.oci.tar -k signer.pem --runtime "$runtime" -q -t "$name-mlv:latest" -o mlv.tar --entrypoint /bin/ls --arg /app --user 0
+"$veil" inspect --json --files mlv.tar > mlv.json 2>/dev/null
+check "multi-layer: kept layers verbatim, whiteout applied in the manifest" python3 - <<'PY'
+import json, tarfile
+def layers(path):
+    t = tarfile.open(path)
+    index = json.load(t.extractfile("index.json"))
+    m = json.load(t.extractfile("blobs/sha256/" + index["manifests"][0]["digest"][7:]))
+    return [l["digest"] for l in m["layers"]]
+src, out = layers("ml.oci.tar"), layers("mlv.tar")
+assert len(src) == 3 and out[:3] == src and len(out) == 4, (src, out)
+files = {f["path"] for f in json.load(open("mlv.json"))["files"]}
+assert "/app/new.txt" in files and "/app/extra.txt" in files and "/app/data.txt" not in files, files
+PY
+"$veil" wrap ml.oci.tar -k signer.pem --runtime "$runtime" -q -t "$name-mlf:latest" -o mlf.tar --entrypoint /bin/ls --arg /app \
+    --user 0 --encrypt /app --key-out mlf.key
+check "multi-layer with --encrypt: one flattened layer plus the veil layer" python3 - <<'PY'
+import json, tarfile
+t = tarfile.open("mlf.tar")
+index = json.load(t.extractfile("index.json"))
+m = json.load(t.extractfile("blobs/sha256/" + index["manifests"][0]["digest"][7:]))
+assert len(m["layers"]) == 2, m
+PY
+runs=""
+for v in mlv mlf; do
+    podman load -i $v.tar >/dev/null 2>&1 && podman_images+=("$name-$v:latest")
+    runs+="$(podman run --rm --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --network none "$name-$v:latest" 2>/dev/null | tr '\n' ' ')|"
+done
+if [ "$runs" = "extra.txt main.py new.txt |extra.txt main.py new.txt |" ]; then
+    ok "both run under podman and see the same /app (whiteout applied by the engine, and by veil wrap)"
+else not_ok "multi-layer runs" "$runs"; fi
+
 # --- reproducible: same input, options and key give the same bytes ---
 wrap base.oci.tar -o r1.tar -t x:1 && wrap base.oci.tar -o r2.tar -t x:1
 check "wrapping twice gives byte-identical archives" cmp r1.tar r2.tar
@@ -131,4 +180,4 @@ if ! "$veil" inspect tamper >/dev/null 2>&1; then ok "veil inspect refuses a tam
 # a flipped byte in a wrapped directory's manifest (no archive digests to catch it first)
 cp -a outdir outdir2 && printf '\x01' | dd of=outdir2/veil/manifest bs=1 seek=200 conv=notrunc 2>/dev/null
 if ! "$veil" inspect outdir2 >/dev/null 2>&1; then ok "veil inspect refuses a tampered manifest"; else not_ok "tampered manifest accepted"; fi
-[ "$n" = 23 ] || echo "# ran $n tests"
+[ "$n" = 27 ] || echo "# ran $n tests"

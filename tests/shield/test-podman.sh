@@ -36,11 +36,19 @@ with open("/data/out.txt", "w") as f:
     f.write("$SENTINEL")
     f.flush()
     os.fsync(f.fileno())
+try:
+    open("/data/root-only.txt").read()
+    print("root-only: readable", flush=True)
+except PermissionError:
+    print("root-only: EACCES", flush=True)
 print("uid", os.getuid(), "pid", os.getpid(), "ready", flush=True)
 while True:
     time.sleep(1)
 EOF
 echo "input inside the container" > "$root/data/input.txt"
+echo "for root only" > "$root/data/root-only.txt"
+chmod 600 "$root/data/root-only.txt"
+chown 1000:1000 "$root/data"
 # the app runs as an unprivileged user: the supervisor must still read its memory without CAP_SYS_PTRACE
 "$MKIMAGE" --arg /usr/bin/python3 --arg -u --arg /app/main.py --env PATH=/usr/bin --cwd /app --user 1000:1000 \
   --encrypt /app --encrypt /data --runtime "$VEIL_RUN" --key-out "$key" "$root" || { echo "1..0 # mkimage failed"; exit 1; }
@@ -51,15 +59,16 @@ if ! podman import --change 'ENTRYPOINT ["/veil/veil-run"]' --change 'CMD []' "$
   echo "1..0 # SKIP podman import failed: $(head -c 200 "$work/import.err")"
   exit 0
 fi
-echo 1..7
+echo 1..8
 
 "${PODMAN_RUN[@]}" -d --name "$name" -v "$key:/keys/image.key:ro" -v "$work/data:/data" "$tag" \
   --dev-key-file /keys/image.key >/dev/null 2>"$work/run.err"
-for _ in $(seq 200); do podman logs "$name" 2>/dev/null | grep -q ready && break; sleep 0.1; done
+for _ in $(seq 600); do podman logs "$name" 2>/dev/null | grep -q ready && break; sleep 0.1; done
 podman logs "$name" >"$work/log" 2>&1
 check "the wrapped image runs under podman (runc, no privileges, no added capabilities)" grep -q ready "$work/log"
 check "the app (uid 1000) reads its encrypted data inside the container" \
   bash -c "grep -q 'input: input inside the container' '$work/log' && grep -q 'uid 1000 pid' '$work/log'"
+check "the image's permission bits still apply to files the shield opens for the app" grep -q "root-only: EACCES" "$work/log"
 check "veil-run is PID 1 and runs the app in development mode loudly" \
   bash -c "podman exec '$name' sh -c 'tr \"\\\\0\" \" \" < /proc/1/cmdline' | grep -q veil-run && grep -q 'DEVELOPMENT MODE' '$work/log'"
 

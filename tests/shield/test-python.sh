@@ -12,6 +12,7 @@ key=$work/image.key
 SENTINEL=VEIL-SENTINEL-7f3a9c
 
 python_root "$root"
+copy_binary "$root" /usr/lib/python3.11/lib-dynload/_ctypes.cpython-311-x86_64-linux-gnu.so  # libffi
 mkdir -p "$root/app/lib" "$root/data"
 cat > "$root/app/lib/helper.py" <<'EOF'
 GREETING = "hello from an encrypted module"
@@ -104,6 +105,58 @@ elif what == "mmap":
     os.waitpid(pid, 0)
     print("child done", flush=True)
     time.sleep(4)
+elif what == "semantics":
+    import errno
+    def t(name, fn, expect=None):
+        try:
+            r = fn()
+            ok = (expect is None and r is not False) or (expect is not None and r == expect)
+            print("SEM", name, "ok" if ok else "FAIL got %r" % (r,))
+        except OSError as e:
+            print("SEM", name, "ok" if expect == ("errno", e.errno) else "FAIL errno %d" % e.errno)
+    def write(p, data, mode="w"):
+        with open(p, mode) as f:
+            f.write(data)
+    write("/data/s.txt", "0123456789")
+    t("truncate-path", lambda: (os.truncate("/data/s.txt", 4), os.stat("/data/s.txt").st_size, open("/data/s.txt").read())[1:], (4, "0123"))
+    t("lstat-size", lambda: os.lstat("/data/s.txt").st_size, 4)
+    t("o-trunc", lambda: (write("/data/s.txt", ""), os.path.getsize("/data/s.txt"))[1], 0)
+    t("o-directory-on-file", lambda: os.open("/data/s.txt", os.O_RDONLY | os.O_DIRECTORY), ("errno", errno.ENOTDIR))
+    t("o-creat-missing-dir", lambda: open("/data/nodir/x", "w"), ("errno", errno.ENOENT))
+    t("readdir-sees-new-file", lambda: "s.txt" in os.listdir("/data"))
+    t("hard-link-refused", lambda: os.link("/data/s.txt", "/data/s2.txt"), ("errno", errno.EPERM))
+    os.mkdir("/data/d")
+    write("/data/d/f", "x")
+    t("dir-rename-exdev", lambda: os.rename("/data/d", "/data/e"), ("errno", errno.EXDEV))
+    write("/data/n1", "one")
+    write("/data/n2", "two")
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    def renameat2(a, b, flags):
+        if libc.syscall(316, -100, a.encode(), -100, b.encode(), flags) != 0:
+            raise OSError(ctypes.get_errno(), "renameat2")
+        return True
+    t("rename-noreplace", lambda: renameat2("/data/n1", "/data/n2", 1), ("errno", errno.EEXIST))
+    t("rename-replace", lambda: (os.rename("/data/n1", "/data/n2"), open("/data/n2").read())[1], "one")
+    write("/tmp/eph", "ephemeral")
+    t("rename-ephemeral-to-encrypted", lambda: (os.rename("/tmp/eph", "/data/from-tmp"), open("/data/from-tmp").read())[1], "ephemeral")
+    fd = os.open("/data/n2", os.O_RDONLY)
+    os.unlink("/data/n2")
+    t("read-after-unlink", lambda: os.read(fd, 10), b"one")
+    t("unlinked-is-gone", lambda: os.path.exists("/data/n2"), False)
+    os.symlink("/data/from-tmp", "/tmp/link")
+    t("symlink-in-tmp-followed", lambda: open("/tmp/link").read(), "ephemeral")
+    t("o-nofollow", lambda: os.open("/tmp/link", os.O_RDONLY | os.O_NOFOLLOW), ("errno", errno.ELOOP))
+    t("readlink-manifest", lambda: os.readlink("/usr/bin/python3"), "python3.11")
+    t("trusted-access-w", lambda: os.access("/usr/bin/python3.11", os.W_OK), False)
+    t("trusted-chmod", lambda: os.chmod("/usr/bin/python3.11", 0o777), ("errno", errno.EROFS))
+    t("mkdir-in-image-dir", lambda: os.mkdir("/usr/newdir"), ("errno", errno.EACCES))
+    t("mkdir-existing-image-dir", lambda: os.mkdir("/usr/bin"), ("errno", errno.EEXIST))
+    t("unknown-missing", lambda: open("/etc/nonexistent"), ("errno", errno.ENOENT))
+    t("dotdot-stays-in-root", lambda: open("/../../../usr/../app/lib/helper.py").read().startswith("GREETING"))
+    t("relative-with-cwd", lambda: (os.chdir("/data"), open("from-tmp").read())[1], "ephemeral")
+    t("dirfd-relative", lambda: os.read(os.open("from-tmp", os.O_RDONLY, dir_fd=os.open("/data", os.O_RDONLY)), 20), b"ephemeral")
+    t("statx-size", lambda: os.stat("/data/from-tmp").st_size, 9)
 elif what == "read":
     try:
         print("read:", open(scenario[1]).read()[:20])
@@ -117,7 +170,7 @@ scenario() { printf '%s' "$*" > "$work/scenario"; "$VEIL" pfs encrypt --key "$ke
 
 "$MKIMAGE" --arg /usr/bin/python3 --arg /app/main.py --env PATH=/usr/bin --env LANG=C.UTF-8 --cwd /app \
   --encrypt /app --encrypt /data --runtime "$VEIL_RUN" --key-out "$key" "$root" || { echo "1..0 # mkimage failed"; exit 1; }
-echo 1..26
+echo 1..51
 
 run() { FOO=host-secret "$VEIL_RUN" --root "$root" --dev-key-file "$key" "$@" >"$work/out" 2>"$work/err"; }
 
@@ -161,19 +214,29 @@ check "death by SIGKILL gives 137" test $? -eq 137
 scenario mmap "mapped-$SENTINEL"
 "$VEIL_RUN" --root "$root" --dev-key-file "$key" --writeback-seconds 1 >"$work/out" 2>"$work/err" &
 vr=$!
-for _ in $(seq 100); do grep -q "child done" "$work/out" 2>/dev/null && break; sleep 0.05; done
-sleep 2.5
-check "a file written only through mmap by a child reaches the disk after its last user exits" \
-  bash -c "'$VEIL' pfs decrypt --key '$key' --path /data/mapped.bin '$root/data/mapped.bin' '$work/mapped' >/dev/null 2>&1 && grep -q 'mapped-$SENTINEL' '$work/mapped'"
+mapped_on_disk() {
+  "$VEIL" pfs decrypt --key "$key" --path /data/mapped.bin "$root/data/mapped.bin" "$work/mapped" >/dev/null 2>&1 &&
+    grep -q "mapped-$SENTINEL" "$work/mapped"
+}
+for _ in $(seq 600); do grep -q "child done" "$work/out" 2>/dev/null && break; sleep 0.05; done
+# the parent sleeps 4 s after its child exits; the copy must reach the disk meanwhile
+for _ in $(seq 70); do mapped_on_disk && break; sleep 0.05; done
+check "a file written only through mmap by a child reaches the disk after its last user exits" mapped_on_disk
 wait $vr
 
 scenario term
 FOO=x "$VEIL_RUN" --root "$root" --dev-key-file "$key" >"$work/out" 2>"$work/err" &
 vr=$!
-for _ in $(seq 100); do grep -q waiting "$work/out" 2>/dev/null && break; sleep 0.05; done
+for _ in $(seq 600); do grep -q waiting "$work/out" 2>/dev/null && break; sleep 0.05; done
 kill -TERM $vr; wait $vr; rc=$?
 check "SIGTERM is forwarded, the app's handler runs, its status comes back" \
   bash -c "[ $rc -eq 42 ] && grep -q 'handler ran for 15' '$work/out'"
+
+scenario semantics; run
+while read -r _ name result; do
+  if [ "$result" = ok ]; then ok "semantics: $name"; else not_ok "semantics: $name ($result)"; fi
+done < <(grep '^SEM ' "$work/out")
+[ "$(grep -c '^SEM ' "$work/out")" -eq 25 ] || { not_ok "semantics: all 25 checks ran"; cat "$work/err" >&2; }
 
 # --- tampering -------------------------------------------------------------------------------------------
 cp "$root/data/input.txt" "$work/input.good"

@@ -37,7 +37,7 @@ cli() { redis-cli -p "$port" "$@"; }
 start() {
   "$VEIL_RUN" --root "$root" --dev-key-file "$key" >>"$work/log" 2>&1 &
   pid=$!
-  for _ in $(seq 200); do cli ping 2>/dev/null | grep -q PONG && return 0; sleep 0.05; done
+  for _ in $(seq 600); do cli ping 2>/dev/null | grep -q PONG && return 0; sleep 0.05; done
   return 1
 }
 stop() { cli shutdown nosave >/dev/null 2>&1; wait "$pid"; local rc=$?; pid=; return $rc; }
@@ -45,7 +45,7 @@ stop() { cli shutdown nosave >/dev/null 2>&1; wait "$pid"; local rc=$?; pid=; re
 check "redis-server starts under veil-run" start
 for i in $(seq 1 200); do echo "SET key:$i $SENTINEL-$i"; done | cli >/dev/null
 cli bgsave >/dev/null
-for _ in $(seq 200); do [ "$(cli info persistence | grep -c 'rdb_bgsave_in_progress:0')" = 1 ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ "$(cli info persistence | grep -c 'rdb_bgsave_in_progress:0')" = 1 ] && break; sleep 0.05; done
 check "BGSAVE (a forked child) succeeds" bash -c "redis-cli -p $port info persistence | grep -q 'rdb_last_bgsave_status:ok'"
 cli set after-bgsave yes >/dev/null
 check "SAVE succeeds" bash -c "redis-cli -p $port save | grep -q OK"
