@@ -48,15 +48,20 @@ struct cached {
 
 struct veil_shield_trusted {
     int root_fd;
+    void (*before_slow_work)(void *);
+    void *ctx;
     pthread_mutex_t lock;
     pthread_cond_t done;
     struct cached *buckets[BUCKETS];
 };
 
-int veil_shield_trusted_new(int root_fd, struct veil_shield_trusted **ret) {
+int veil_shield_trusted_new(int root_fd, void (*before_slow_work)(void *), void *ctx,
+                            struct veil_shield_trusted **ret) {
     struct veil_shield_trusted *t = calloc(1, sizeof(*t));
     if (!t) return -ENOMEM;
     t->root_fd = root_fd;
+    t->before_slow_work = before_slow_work;
+    t->ctx = ctx;
     pthread_mutex_init(&t->lock, NULL);
     pthread_cond_init(&t->done, NULL);
     *ret = t;
@@ -102,6 +107,8 @@ static int make_memfd(const char *path) {
 }
 
 #define CHUNK_SIZE ((size_t)256 << 10)
+/* Files at least this large take long enough (~1 ms) to let another thread take the listener. */
+#define SLOW_SIZE ((uint64_t)1 << 20)
 
 /*
  * Stream the file through one buffer: each chunk is hashed and then written to
@@ -112,8 +119,9 @@ static int hash_stream(int src, int memfd, const char *path, const struct veil_s
     _cleanup_(veil_hash_freep) struct veil_hash *h = NULL;
     int r = veil_hash_new(VEIL_HASH_SHA256, &h);
     if (r < 0) return r;
-    _cleanup_free_ uint8_t *buf = malloc(CHUNK_SIZE);
-    if (!buf) return -ENOMEM;
+    /* one buffer per receiving thread, kept: a fresh 256 KiB malloc is an mmap and its page faults each time */
+    static __thread uint8_t *buf;
+    if (!buf && !(buf = malloc(CHUNK_SIZE))) return -ENOMEM;
     uint64_t done = 0;
     while (done < v->size) {
         size_t want = (size_t)MIN((uint64_t)CHUNK_SIZE, v->size - done);
@@ -218,6 +226,7 @@ static int get_memfd(struct veil_shield_trusted *t, const char *path, size_t pat
     pthread_mutex_unlock(&t->lock);
 
     veil_err_clear();
+    if (v->size >= SLOW_SIZE && t->before_slow_work) t->before_slow_work(t->ctx);
     int memfd = -1;
     int r = verify_into_memfd(t->root_fd, c->path, v, &memfd);
     if (r < 0) log_refusal(c->path, r);
@@ -273,6 +282,7 @@ int veil_shield_trusted_check(struct veil_shield_trusted *t, const char *path, s
         log_refusal(path, src);
         return src;
     }
+    if (v->size >= SLOW_SIZE && t->before_slow_work) t->before_slow_work(t->ctx);
     r = hash_stream(src, -1, path, v);
     if (r < 0) {
         log_refusal(path, r);

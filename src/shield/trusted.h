@@ -18,7 +18,9 @@
  */
 struct veil_shield_trusted;
 
-int veil_shield_trusted_new(int root_fd, struct veil_shield_trusted **ret) _warn_unused_;
+/* before_slow_work(ctx) is called before a file is read and hashed (the supervisor hands its listener on). */
+int veil_shield_trusted_new(int root_fd, void (*before_slow_work)(void *), void *ctx,
+                            struct veil_shield_trusted **ret) _warn_unused_;
 void veil_shield_trusted_free(struct veil_shield_trusted *t);
 
 /*

@@ -37,6 +37,8 @@ struct copy {
 };
 
 struct veil_shield_vault {
+    void (*before_slow_work)(void *);
+    void *ctx;
     char *root; /* host path of the image root, without trailing '/' ("" for "/") */
     pthread_mutex_t lock;
     struct copy *copies;
@@ -50,9 +52,12 @@ void veil_shield_vault_on_written_back(struct veil_shield_vault *v, int (*fn)(vo
     v->written_back_ctx = ctx;
 }
 
-int veil_shield_vault_new(const char *root, struct veil_shield_vault **ret) {
+int veil_shield_vault_new(const char *root, void (*before_slow_work)(void *), void *ctx,
+                          struct veil_shield_vault **ret) {
     struct veil_shield_vault *v = calloc(1, sizeof(*v));
     if (!v) return -ENOMEM;
+    v->before_slow_work = before_slow_work;
+    v->ctx = ctx;
     v->root = strdup(strcmp(root, "/") ? root : "");
     if (!v->root) {
         free(v);
@@ -159,6 +164,7 @@ static int load_locked(struct veil_shield_vault *v, const char *path, const uint
 
     _cleanup_secbuf_ struct veil_secbuf *plain = NULL;
     uint64_t version;
+    if (v->before_slow_work) v->before_slow_work(v->ctx);
     veil_err_clear();
     r = veil_encfile_load_fd(fd, key, path, NULL, &plain, &version);
     if (r < 0) {
@@ -186,6 +192,7 @@ static int writeback_locked(struct veil_shield_vault *v, struct copy *c) {
     char hp[PATH_MAX];
     int r = host_path(v, c->path, hp, sizeof(hp));
     if (r < 0) return r;
+    if (v->before_slow_work) v->before_slow_work(v->ctx);
     veil_err_clear();
     r = veil_encfile_store_fd(hp, c->key, c->path, c->version + 1, c->memfd, c->mode);
     if (r < 0) return veil_log_errno(r, "cannot write back %s", c->path);

@@ -22,7 +22,9 @@
 struct veil_shield_vault;
 
 /* Keys are 32 bytes owned by the caller, alive as long as the vault. */
-int veil_shield_vault_new(const char *root, struct veil_shield_vault **ret) _warn_unused_;
+/* before_slow_work(ctx) is called before a file is decrypted or written back. */
+int veil_shield_vault_new(const char *root, void (*before_slow_work)(void *), void *ctx,
+                          struct veil_shield_vault **ret) _warn_unused_;
 void veil_shield_vault_free(struct veil_shield_vault *v);
 /* Call fn after every successful write-back (under the vault's lock); its error becomes the write-back's. */
 void veil_shield_vault_on_written_back(struct veil_shield_vault *v, int (*fn)(void *ctx, const char *path, const uint8_t *key),

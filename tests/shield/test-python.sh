@@ -157,6 +157,17 @@ elif what == "semantics":
     t("relative-with-cwd", lambda: (os.chdir("/data"), open("from-tmp").read())[1], "ephemeral")
     t("dirfd-relative", lambda: os.read(os.open("from-tmp", os.O_RDONLY, dir_fd=os.open("/data", os.O_RDONLY)), 20), b"ephemeral")
     t("statx-size", lambda: os.stat("/data/from-tmp").st_size, 9)
+    import resource
+    resource.setrlimit(resource.RLIMIT_NOFILE, (16, 16))
+    def exhaust():
+        fds = []
+        try:
+            while True:
+                fds.append(os.open("/data/from-tmp", os.O_RDONLY))
+        finally:
+            for fd in fds:
+                os.close(fd)
+    t("emfile-when-injecting", exhaust, ("errno", errno.EMFILE))
 elif what == "read":
     try:
         print("read:", open(scenario[1]).read()[:20])
@@ -170,7 +181,7 @@ scenario() { printf '%s' "$*" > "$work/scenario"; "$VEIL" pfs encrypt --key "$ke
 
 "$MKIMAGE" --arg /usr/bin/python3 --arg /app/main.py --env PATH=/usr/bin --env LANG=C.UTF-8 --cwd /app \
   --encrypt /app --encrypt /data --runtime "$VEIL_RUN" --key-out "$key" "$root" || { echo "1..0 # mkimage failed"; exit 1; }
-echo 1..51
+echo 1..52
 
 run() { FOO=host-secret "$VEIL_RUN" --root "$root" --dev-key-file "$key" "$@" >"$work/out" 2>"$work/err"; }
 
@@ -236,7 +247,7 @@ scenario semantics; run
 while read -r _ name result; do
   if [ "$result" = ok ]; then ok "semantics: $name"; else not_ok "semantics: $name ($result)"; fi
 done < <(grep '^SEM ' "$work/out")
-[ "$(grep -c '^SEM ' "$work/out")" -eq 25 ] || { not_ok "semantics: all 25 checks ran"; cat "$work/err" >&2; }
+[ "$(grep -c '^SEM ' "$work/out")" -eq 26 ] || { not_ok "semantics: all 26 checks ran"; cat "$work/err" >&2; }
 
 # --- tampering -------------------------------------------------------------------------------------------
 cp "$root/data/input.txt" "$work/input.good"
