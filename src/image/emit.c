@@ -81,34 +81,58 @@ static int write_data(struct image_emit *e, const void *buf, size_t size, const 
 struct content {
     struct archive *a; /* archive source */
     int fd;            /* file source (root directory) */
-    uint64_t offset;
+    uint64_t offset;   /* bytes handed out so far */
     uint8_t *buf;
+    /* archive source: a block not handed out yet (it follows a hole of a sparse member) */
+    const void *pending;
+    size_t pending_size;
+    uint64_t pending_offset;
+    bool has_pending, eof;
+    bool sparse;       /* a sparse member: a trailing hole reads as zeros up to `size` */
+    uint64_t size;
 };
 
 static int content_next(struct content *c, const void **ret, size_t *ret_size) {
     if (c->a) {
-        const void *block;
-        size_t size;
-        la_int64_t offset;
-        int r = archive_read_data_block(c->a, &block, &size, &offset);
-        if (r == ARCHIVE_EOF) {
+        if (!c->has_pending && !c->eof) {
+            la_int64_t offset;
+            int r = archive_read_data_block(c->a, &c->pending, &c->pending_size, &offset);
+            if (r == ARCHIVE_EOF)
+                c->eof = true;
+            else if (r != ARCHIVE_OK)
+                return image_archive_err(c->a, "corrupt or truncated layer");
+            else if (offset < 0 || (uint64_t)offset < c->offset)
+                return veil_err(-EBADMSG, "layer member data goes backwards");
+            else {
+                c->pending_offset = (uint64_t)offset;
+                c->has_pending = true;
+            }
+        }
+        if (!c->has_pending && c->sparse && c->offset < c->size) {
+            c->pending_offset = c->size; /* the trailing hole */
+            c->pending_size = 0;
+            c->pending = c->buf;
+            c->has_pending = true;
+        }
+        if (!c->has_pending) {
             *ret_size = 0;
             return 0;
         }
-        if (r != ARCHIVE_OK) return image_archive_err(c->a, "corrupt or truncated layer");
-        if ((uint64_t)offset > c->offset) {
+        if (c->pending_offset > c->offset) {
             /* a sparse member: its hole reads as zeros */
-            size_t gap = (size_t)MIN((uint64_t)offset - c->offset, COPY_BLOCK);
+            size_t gap = (size_t)MIN(c->pending_offset - c->offset, COPY_BLOCK);
             memset(c->buf, 0, gap);
             c->offset += gap;
             *ret = c->buf;
             *ret_size = gap;
             return 1;
         }
-        c->offset += size;
-        *ret = block;
-        *ret_size = size;
-        return size ? 1 : 0;
+        c->has_pending = false;
+        c->offset += c->pending_size;
+        *ret = c->pending;
+        *ret_size = c->pending_size;
+        if (c->pending_size == 0) return content_next(c, ret, ret_size);
+        return 1;
     }
     ssize_t n;
     do
@@ -236,7 +260,8 @@ static int emit_files_from_layers(struct image_emit *e, struct image_node **file
             if (next >= count || files[next]->src_layer != layer || files[next]->src_ordinal != ordinal) continue;
             size_t end = next;
             while (end < count && files[end]->src_layer == layer && files[end]->src_ordinal == ordinal) end++;
-            struct content c = { .a = a, .buf = buf };
+            struct content c = { .a = a, .buf = buf, .sparse = archive_entry_sparse_count(ae) > 0,
+                                 .size = (uint64_t)MAX(archive_entry_size(ae), 0) };
             if ((r = emit_group(e, files + next, end - next, &c)) < 0) return r;
             next = end;
         }

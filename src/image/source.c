@@ -5,7 +5,6 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -14,6 +13,7 @@
 #include "base/err.h"
 #include "base/fileio.h"
 #include "crypto/random.h"
+#include "digest.h"
 #include "layer.h"
 
 #define READ_BLOCK ((size_t)8 << 20)
@@ -294,99 +294,12 @@ void image_source_free(struct image_source *s) {
 
 /* ---- layer streams ---- */
 
-/*
- * The blob digest is computed by a second thread while the layer is parsed and
- * copied: the bytes are handed out as pointers into the mapping, so the thread
- * can hash a growing prefix of the blob without copies. Bytes that do not lie in
- * the mapping (a compressed image archive) are hashed in line instead.
- */
-struct digest_worker {
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    struct veil_hash *hash;
-    const uint8_t *base; /* the blob's bytes handed out so far start here ... */
-    size_t avail;        /* ... and are this many */
-    size_t hashed;       /* how many of them the thread has hashed */
-    bool done, started;
-    int err;
-};
-
-static void *digest_thread(void *userdata) {
-    struct digest_worker *w = userdata;
-    pthread_mutex_lock(&w->lock);
-    for (;;) {
-        while (w->hashed == w->avail && !w->done) pthread_cond_wait(&w->cond, &w->lock);
-        if (w->hashed == w->avail) break;
-        const uint8_t *p = w->base + w->hashed;
-        size_t n = w->avail - w->hashed;
-        pthread_mutex_unlock(&w->lock);
-        int r = veil_hash_update(w->hash, p, n);
-        pthread_mutex_lock(&w->lock);
-        if (r < 0 && !w->err) w->err = r;
-        w->hashed += n;
-        pthread_cond_broadcast(&w->cond);
-    }
-    pthread_mutex_unlock(&w->lock);
-    return NULL;
-}
-
-/* Wait until the thread has hashed everything handed to it. */
-static void digest_catch_up(struct digest_worker *w) {
-    pthread_mutex_lock(&w->lock);
-    while (w->hashed != w->avail) pthread_cond_wait(&w->cond, &w->lock);
-    pthread_mutex_unlock(&w->lock);
-}
-
-static int digest_feed(struct digest_worker *w, const struct mapping *map, const uint8_t *p, size_t n) {
-    const uint8_t *start = map->data, *end = start ? start + map->size : NULL;
-    if (!start || p < start || p + n > end) {
-        digest_catch_up(w); /* keep the order: everything before p first */
-        return veil_hash_update(w->hash, p, n);
-    }
-    pthread_mutex_lock(&w->lock);
-    if (w->base && p != w->base + w->avail) {
-        while (w->hashed != w->avail) pthread_cond_wait(&w->cond, &w->lock);
-        w->base = NULL;
-    }
-    if (!w->base) {
-        w->base = p;
-        w->avail = w->hashed = 0;
-    }
-    w->avail += n;
-    pthread_cond_broadcast(&w->cond);
-    pthread_mutex_unlock(&w->lock);
-    return 0;
-}
-
-static int digest_start(struct digest_worker *w) {
-    pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->cond, NULL);
-    int r = veil_hash_new(VEIL_HASH_SHA256, &w->hash);
-    if (r < 0) return r;
-    if ((r = -pthread_create(&w->thread, NULL, digest_thread, w)) < 0) return r;
-    w->started = true;
-    return 0;
-}
-
-static int digest_stop(struct digest_worker *w) {
-    if (w->started) {
-        pthread_mutex_lock(&w->lock);
-        w->done = true;
-        pthread_cond_broadcast(&w->cond);
-        pthread_mutex_unlock(&w->lock);
-        pthread_join(w->thread, NULL);
-        w->started = false;
-    }
-    return w->err;
-}
-
 struct image_layer_stream {
     struct archive *a;     /* the layer's tar reader */
     struct archive *outer; /* archives: the image archive, positioned at the blob */
     struct mapping map;    /* the mapped image archive, or the mapped blob of an OCI directory */
     uint64_t map_pos;      /* OCI directory: next byte of the blob to hand out */
-    struct digest_worker *digest; /* when verifying */
+    struct image_digest_worker *digest; /* when verifying */
     const struct image_layer_ref *ref;
     uint64_t bytes;
     bool eof;
@@ -423,7 +336,7 @@ static la_ssize_t stream_read(struct archive *a, void *userdata, const void **re
         *ret_buf = (const uint8_t *)st->map.data + st->map_pos;
         st->map_pos += (uint64_t)n;
     }
-    if (st->digest && n > 0 && digest_feed(st->digest, &st->map, *ret_buf, (size_t)n) < 0) {
+    if (st->digest && n > 0 && image_digest_feed(st->digest, st->map.data, st->map.size, *ret_buf, (size_t)n) < 0) {
         if (a) archive_set_error(a, EIO, "hashing failed");
         return -1;
     }
@@ -462,7 +375,7 @@ int image_layer_stream_open_tee(struct image_source *s, size_t index, bool verif
     }
     if (verify) {
         if (!(st->digest = calloc(1, sizeof(*st->digest)))) return -ENOMEM;
-        if ((r = digest_start(st->digest)) < 0) return r;
+        if ((r = image_digest_start(st->digest)) < 0) return r;
     }
     if (!(st->a = image_tar_reader_new())) return -ENOMEM;
     if (archive_read_open(st->a, st, NULL, stream_read, NULL) != ARCHIVE_OK)
@@ -486,7 +399,7 @@ int image_layer_stream_finish(struct image_layer_stream *st) {
     if (!st->digest) return 0;
     uint8_t d[VEIL_SHA256_SIZE];
     char hex[2 * VEIL_SHA256_SIZE + 1];
-    int r = digest_stop(st->digest);
+    int r = image_digest_stop(st->digest);
     if (r < 0 || (r = veil_hash_final(st->digest->hash, d)) < 0) return r;
     veil_hex_encode(d, sizeof(d), hex);
     if (strcmp(hex, st->ref->digest + 7) != 0)
@@ -502,10 +415,7 @@ void image_layer_stream_free(struct image_layer_stream *st) {
     if (st->a) archive_read_free(st->a);
     if (st->outer) archive_read_free(st->outer);
     if (st->digest) {
-        (void)digest_stop(st->digest);
-        veil_hash_free(st->digest->hash);
-        pthread_mutex_destroy(&st->digest->lock);
-        pthread_cond_destroy(&st->digest->cond);
+        image_digest_done(st->digest);
         free(st->digest);
     }
     unmap(&st->map);

@@ -184,6 +184,8 @@ int image_startup_configure(const struct veil_wrap_options *o, struct image_sour
         return veil_err(-EINVAL, "the image has no entrypoint or command: give one with --entrypoint");
     for (size_t i = 0; r >= 0 && c && i < c->env_count; i++) r = env_set(&env, c->env[i]);
     for (size_t i = 0; r >= 0 && i < o->env_count; i++) r = env_set(&env, o->env[i]);
+    /* engines give a process the usual PATH when the image names none; so does the manifest */
+    if (r >= 0 && !env_get(&env, "PATH")) r = strv_push(&env, "PATH=" DEFAULT_PATH);
     if (r < 0) return r;
 
     char cwd[VEIL_MANIFEST_MAX_PATH + 2] = "/";

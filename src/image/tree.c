@@ -142,8 +142,13 @@ int image_tree_make(struct image_tree *t, const char *path, size_t path_size, un
     struct image_node *parent;
     int r = image_tree_make(t, path, slash ? slash : 1, layer, &parent);
     if (r < 0) return r;
-    if (parent->present && parent->type != IMAGE_NODE_DIR)
-        return veil_err(-EBADMSG, "'%.*s' lies below '%s', which is not a directory", (int)path_size, path, parent->path);
+    if (parent->present && parent->type != IMAGE_NODE_DIR) {
+        /* overlay semantics: a layer's directory (even an implied one) hides a lower layer's
+         * file or symlink of that name; within one layer it is a contradiction */
+        if (parent->layer >= layer)
+            return veil_err(-EBADMSG, "'%.*s' lies below '%s', which is not a directory", (int)path_size, path, parent->path);
+        reset(parent);
+    }
     if (!parent->present) {
         reset(parent);
         parent->present = true;

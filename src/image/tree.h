@@ -61,7 +61,9 @@ struct image_node *image_tree_lookup(struct image_tree *t, const char *path, siz
 struct image_node *image_tree_get(struct image_tree *t, const char *path);
 /*
  * The node for path, creating absent ones as needed; parents are created (or revived)
- * as implicit directories. Fails with -EBADMSG when a present parent is not a directory.
+ * as implicit directories; a parent that a lower layer made a file or symlink becomes a
+ * directory (as overlayfs shows it). Fails with -EBADMSG when a parent made by this same
+ * layer is not a directory.
  */
 int image_tree_make(struct image_tree *t, const char *path, size_t path_size, unsigned layer,
                     struct image_node **ret) _warn_unused_;

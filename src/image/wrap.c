@@ -10,61 +10,27 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/fileio.h"
 #include "crypto/key.h"
+#include "elf.h"
 #include "emit.h"
 #include "flatten.h"
 #include "image.h"
 #include "layer.h"
+#include "oci.h"
+#include "rules.h"
 #include "sink.h"
 #include "startup.h"
 #include "ustar.h"
 
 #define MAX_RUNTIME_SIZE ((size_t)256 << 20)
-#define MEDIA_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define MEDIA_CONFIG "application/vnd.oci.image.config.v1+json"
-#define MEDIA_LAYER "application/vnd.oci.image.layer.v1.tar"
-
-static const char *const default_passthrough[] = { "/proc", "/sys", "/dev", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf" };
-static const char *const default_ephemeral[] = { "/tmp", "/run", "/var/tmp" };
-
-/* ---- rules ---- */
-
-struct rule {
-    char path[VEIL_MANIFEST_MAX_PATH + 2];
-    size_t size;
-    enum veil_manifest_class class;
-    char key[VEIL_IMAGE_VOLUME_NAME_MAX + 1]; /* encrypted: a volume's key name; "" = the image key */
-};
-
-struct rules {
-    struct rule *v;
-    size_t count;
-};
-
-static int rules_add(struct rules *rs, const char *path, enum veil_manifest_class class) {
-    struct rule r = { .class = class };
-    if (path[0] != '/' || image_path_normalise(path, r.path, sizeof(r.path), &r.size) < 0)
-        return veil_err(-EINVAL, "'%s' is not an absolute path without '..'", path);
-    for (size_t i = 0; i < rs->count; i++)
-        if (strcmp(rs->v[i].path, r.path) == 0) {
-            rs->v[i].class = class; /* the owner's word replaces a default */
-            return 0;
-        }
-    struct rule *v = realloc(rs->v, (rs->count + 1) * sizeof(*v));
-    if (!v) return -ENOMEM;
-    rs->v = v;
-    v[rs->count++] = r;
-    return 0;
-}
 
 /* An encrypted volume: its files are made at run time under the key NAME (docs/attestation-flow.md). */
-static int rules_add_volume(struct rules *rs, const char *spec) {
+static int rules_add_volume(struct image_rules *rs, const char *spec) {
     const char *eq = strchr(spec, '=');
     size_t n = eq ? strlen(eq + 1) : 0;
     if (!eq || n == 0 || n > VEIL_IMAGE_VOLUME_NAME_MAX || strspn(eq + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != n ||
@@ -72,9 +38,9 @@ static int rules_add_volume(struct rules *rs, const char *spec) {
         return veil_err(-EINVAL, "--volume needs PATH=NAME with a volume name of [A-Za-z0-9_-] (not 'image'), got '%s'", spec);
     _cleanup_free_ char *path = strndup(spec, (size_t)(eq - spec));
     if (!path) return -ENOMEM;
-    int r = rules_add(rs, path, VEIL_MANIFEST_ENCRYPTED);
+    int r = image_rules_add(rs, path, VEIL_MANIFEST_ENCRYPTED);
     if (r < 0) return r;
-    struct rule *last = NULL;
+    struct image_rule *last = NULL;
     char norm[VEIL_MANIFEST_MAX_PATH + 2];
     size_t size;
     if (image_path_normalise(path, norm, sizeof(norm), &size) < 0) return -EINVAL;
@@ -83,21 +49,6 @@ static int rules_add_volume(struct rules *rs, const char *spec) {
     if (!last) return -EINVAL;
     memcpy(last->key, eq + 1, n + 1);
     return 0;
-}
-
-static const struct rule *rules_match(const struct rules *rs, const char *path, size_t size) {
-    const struct rule *best = NULL;
-    for (size_t i = 0; i < rs->count; i++) {
-        const struct rule *r = &rs->v[i];
-        bool covers = r->size == 1 || (r->size <= size && memcmp(r->path, path, r->size) == 0 &&
-                                       (r->size == size || path[r->size] == '/'));
-        if (covers && (!best || r->size > best->size)) best = r;
-    }
-    return best;
-}
-
-static void rules_done(struct rules *rs) {
-    free(rs->v);
 }
 
 /* ---- the layer writer: libarchive's tar output into a hashing sink that writes the outer file ---- */
@@ -122,25 +73,9 @@ static struct archive *tar_writer(void) {
     return w;
 }
 
-static void digest_string(const uint8_t d[VEIL_SHA256_SIZE], char out[72]) {
-    char hex[2 * VEIL_SHA256_SIZE + 1];
-    veil_hex_encode(d, VEIL_SHA256_SIZE, hex);
-    snprintf(out, 72, "sha256:%s", hex);
-}
-
-static int sha256_string(const void *data, size_t size, char out[72]) {
-    uint8_t d[VEIL_SHA256_SIZE];
-    char hex[2 * VEIL_SHA256_SIZE + 1];
-    int r = veil_sha256(data, size, d);
-    if (r < 0) return r;
-    veil_hex_encode(d, sizeof(d), hex);
-    snprintf(out, 72, "sha256:%s", hex);
-    return 0;
-}
-
 /* ---- the manifest ---- */
 
-static int add_entries(struct image_tree *t, const struct rules *rs, struct veil_manifest_builder *b,
+static int add_entries(struct image_tree *t, const struct image_rules *rs, struct veil_manifest_builder *b,
                        struct veil_wrap_result *res) {
     _cleanup_free_ struct image_node **nodes = NULL;
     size_t count;
@@ -148,7 +83,7 @@ static int add_entries(struct image_tree *t, const struct rules *rs, struct veil
     if (r < 0) return r;
     for (size_t i = 0; i < count; i++) {
         struct image_node *n = nodes[i];
-        const struct rule *rule = rules_match(rs, n->path, n->path_size);
+        const struct image_rule *rule = image_rules_match(rs, n->path, n->path_size);
         if (rule && rule->class != VEIL_MANIFEST_ENCRYPTED) {
             res->unlisted_count++;
             continue;
@@ -214,66 +149,6 @@ static int write_veil_entries(struct archive *w, const char *prefix, const uint8
     return 0;
 }
 
-/* ---- the image config and OCI/docker documents ---- */
-
-static const char *go_arch(void) {
-    struct utsname u;
-    if (uname(&u) < 0) return "amd64";
-    if (!strcmp(u.machine, "aarch64")) return "arm64";
-    return "amd64";
-}
-
-static int make_config(const struct image_source *s, const char *layer_diff, const char *veil_diff, const char *measurement,
-                       const char *signer, char **ret, size_t *ret_size) {
-    json_t *root = s && s->config ? json_deep_copy(s->config->root) : json_pack("{s:s, s:s, s:s}", "architecture", go_arch(), "os", "linux", "created", "1970-01-01T00:00:00Z");
-    if (!root) return -ENOMEM;
-    json_t *cfg = json_object_get(root, "config");
-    if (!json_is_object(cfg)) {
-        cfg = json_object();
-        json_object_set_new(root, "config", cfg);
-    }
-    json_object_set_new(cfg, "Entrypoint", json_pack("[s]", VEIL_IMAGE_RUNTIME_PATH));
-    json_object_set_new(cfg, "Cmd", json_array());
-    json_object_set_new(cfg, "WorkingDir", json_string("/"));
-    json_object_del(cfg, "User");
-    json_object_del(cfg, "Env");
-    json_object_del(root, "container_config");
-    json_object_del(root, "container");
-    json_t *labels = json_object_get(cfg, "Labels");
-    if (!json_is_object(labels)) {
-        labels = json_object();
-        json_object_set_new(cfg, "Labels", labels);
-    }
-    json_object_set_new(labels, VEIL_IMAGE_LABEL_MEASUREMENT, json_string(measurement));
-    json_object_set_new(labels, VEIL_IMAGE_LABEL_SIGNER, json_string(signer));
-    if (layer_diff) {
-        json_object_set_new(root, "rootfs", json_pack("{s:s, s:[s,s]}", "type", "layers", "diff_ids", layer_diff, veil_diff));
-        json_object_set_new(root, "history", json_pack("[{s:s}, {s:s}]", "created_by", "veil wrap: the flattened image",
-                                                       "created_by", "veil wrap: /veil/veil-run and /veil/manifest"));
-    } else {
-        /* the input's layers kept as they are: their diff ids and history, then the veil layer's */
-        json_t *rootfs = json_object_get(root, "rootfs"), *ids = json_object_get(rootfs, "diff_ids");
-        json_t *history = json_object_get(root, "history");
-        json_array_append_new(ids, json_string(veil_diff));
-        if (json_is_array(history))
-            json_array_append_new(history, json_pack("{s:s}", "created_by", "veil wrap: /veil/veil-run and /veil/manifest"));
-        else
-            json_object_del(root, "history");
-    }
-    char *text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(root);
-    if (!text) return -ENOMEM;
-    *ret = text;
-    *ret_size = strlen(text);
-    return 0;
-}
-
-static char *dump(json_t *j) {
-    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(j);
-    return text;
-}
-
 /* ---- the whole conversion ---- */
 
 struct wrap_state {
@@ -282,7 +157,7 @@ struct wrap_state {
     struct image_source *source;
     int root_fd;
     struct image_tree *tree;
-    struct rules rules;
+    struct image_rules rules;
     char *tmp_dir;
     char *shm_dir; /* NULL when there is no usable /dev/shm */
     struct image_progress progress;
@@ -301,17 +176,21 @@ static void remove_tree(const char *path) {
 }
 
 static int make_rules(struct wrap_state *w) {
-    int r = 0;
-    for (size_t i = 0; r >= 0 && i < ELEMENTSOF(default_passthrough); i++)
-        r = rules_add(&w->rules, default_passthrough[i], VEIL_MANIFEST_PASSTHROUGH);
-    for (size_t i = 0; r >= 0 && i < ELEMENTSOF(default_ephemeral); i++)
-        r = rules_add(&w->rules, default_ephemeral[i], VEIL_MANIFEST_EPHEMERAL);
+    int r = image_rules_add_defaults(&w->rules);
     for (size_t i = 0; r >= 0 && i < w->o->passthrough_count; i++)
-        r = rules_add(&w->rules, w->o->passthrough[i], VEIL_MANIFEST_PASSTHROUGH);
+        r = image_rules_add(&w->rules, w->o->passthrough[i], VEIL_MANIFEST_PASSTHROUGH);
     for (size_t i = 0; r >= 0 && i < w->o->encrypt_count; i++) {
         if (!strcmp(w->o->encrypt[i], "/")) return veil_err(-EINVAL, "--encrypt / would encrypt the runtime's libraries too; name the application's directories");
-        r = rules_add(&w->rules, w->o->encrypt[i], VEIL_MANIFEST_ENCRYPTED);
+        r = image_rules_add(&w->rules, w->o->encrypt[i], VEIL_MANIFEST_ENCRYPTED);
     }
+    /* the manifest refuses rules below passthrough or ephemeral ones: say so now, not after the copy */
+    for (size_t i = 0; r >= 0 && i < w->rules.count; i++)
+        for (size_t j = 0; j < w->rules.count; j++) {
+            const struct image_rule *a = &w->rules.v[i], *b = &w->rules.v[j];
+            if (i == j || b->class == VEIL_MANIFEST_ENCRYPTED || a->size <= b->size) continue;
+            if (image_rules_match(&(struct image_rules){ .v = (struct image_rule *)b, .count = 1 }, a->path, a->size))
+                return veil_err(-EINVAL, "%s lies below %s, which is %s", a->path, b->path, veil_manifest_class_name(b->class));
+        }
     for (size_t i = 0; r >= 0 && i < w->o->volume_count; i++) r = rules_add_volume(&w->rules, w->o->volumes[i]);
     return r;
 }
@@ -328,7 +207,7 @@ static bool can_keep_layers(struct wrap_state *w) {
     struct image_tree *t = w->tree;
     for (size_t i = 0; i < t->bucket_count; i++)
         for (struct image_node *n = t->buckets[i]; n; n = n->hash_next) {
-            const struct rule *rule = n->was_file ? rules_match(&w->rules, n->path, n->path_size) : NULL;
+            const struct image_rule *rule = n->was_file ? image_rules_match(&w->rules, n->path, n->path_size) : NULL;
             if (rule && rule->class == VEIL_MANIFEST_ENCRYPTED) return false;
         }
     return true;
@@ -344,7 +223,7 @@ static void mark_encrypted(struct wrap_state *w, uint64_t *ret_content) {
         struct image_node *n = nodes[i];
         if (n->type != IMAGE_NODE_FILE) continue;
         *ret_content += n->size;
-        const struct rule *rule = rules_match(&w->rules, n->path, n->path_size);
+        const struct image_rule *rule = image_rules_match(&w->rules, n->path, n->path_size);
         n->encrypted = rule && rule->class == VEIL_MANIFEST_ENCRYPTED;
     }
 }
@@ -356,7 +235,7 @@ static int check_volumes_empty(struct wrap_state *w) {
     int r = image_tree_list(w->tree, &nodes, &count);
     if (r < 0) return r;
     for (size_t i = 0; i < count; i++) {
-        const struct rule *rule = nodes[i]->type == IMAGE_NODE_FILE ? rules_match(&w->rules, nodes[i]->path, nodes[i]->path_size) : NULL;
+        const struct image_rule *rule = nodes[i]->type == IMAGE_NODE_FILE ? image_rules_match(&w->rules, nodes[i]->path, nodes[i]->path_size) : NULL;
         if (rule && rule->key[0])
             return veil_err(-EINVAL, "the volume %s holds %s in the image; a volume must hold no files when wrapped", rule->path,
                             nodes[i]->path);
@@ -480,28 +359,11 @@ static int write_layer(struct image_ustar *u, bool docker, const struct layer_fi
     uint64_t size;
     if (r < 0 || (r = image_sink_finish(sink, d, &size)) < 0) return r;
     u->offset += size;
-    digest_string(d, digest);
+    image_digest_string(d, digest);
     char name[128];
     snprintf(name, sizeof(name), docker ? "%s/layer.tar" : "blobs/sha256/%s", digest + 7);
     if ((r = image_ustar_end(u, header, name, size)) < 0) return r;
     *ret_size = size;
-    return 0;
-}
-
-static const char *oci_layer_media_type(const struct image_layer_ref *l) {
-    if (!l->compressed) return MEDIA_LAYER;
-    if (strstr(l->media_type, "zstd")) return MEDIA_LAYER "+zstd";
-    if (strstr(l->media_type, "gzip")) return MEDIA_LAYER "+gzip";
-    return l->media_type;
-}
-
-static int add_layer_descriptor(json_t *oci, json_t *docker, const char *media_type, const char *digest, uint64_t size) {
-    char name[80];
-    snprintf(name, sizeof(name), "%s/layer.tar", digest + 7);
-    if (json_array_append_new(oci, json_pack("{s:s, s:s, s:I}", "mediaType", media_type, "digest", digest, "size",
-                                             (json_int_t)size)) < 0 ||
-        json_array_append_new(docker, json_string(name)) < 0)
-        return -ENOMEM;
     return 0;
 }
 
@@ -539,32 +401,32 @@ static int wrap_to_archive(struct wrap_state *w, const uint8_t *runtime, size_t 
         if ((r = image_emit(&e)) < 0) goto fail;
         for (size_t i = 0; i < w->source->layer_count; i++) {
             const struct image_layer_ref *l = &w->source->layers[i];
-            if ((r = add_layer_descriptor(oci_layers, docker_layers, oci_layer_media_type(l), l->digest, (uint64_t)l->size)) < 0)
+            if ((r = image_oci_add_layer(oci_layers, docker_layers, image_oci_layer_media_type(l), l->digest, (uint64_t)l->size)) < 0)
                 goto fail;
         }
     } else {
         struct layer_fill flat = { .w = w };
         if ((r = write_layer(&u, docker, &flat, layer_digest, &layer_size)) < 0 ||
-            (r = add_layer_descriptor(oci_layers, docker_layers, MEDIA_LAYER, layer_digest, layer_size)) < 0)
+            (r = image_oci_add_layer(oci_layers, docker_layers, IMAGE_MEDIA_LAYER, layer_digest, layer_size)) < 0)
             goto fail;
     }
     if ((r = build_manifest(w, res, &manifest, &manifest_size, body_digest)) < 0) goto fail;
     struct layer_fill veil = { .w = w, .runtime = runtime, .runtime_size = runtime_size, .manifest = manifest,
                                .manifest_size = manifest_size };
     if ((r = write_layer(&u, docker, &veil, veil_digest, &veil_size)) < 0 ||
-        (r = add_layer_descriptor(oci_layers, docker_layers, MEDIA_LAYER, veil_digest, veil_size)) < 0)
+        (r = image_oci_add_layer(oci_layers, docker_layers, IMAGE_MEDIA_LAYER, veil_digest, veil_size)) < 0)
         goto fail;
 
     /* config, manifest, index */
     if ((r = veil_sha256(runtime, runtime_size, runtime_digest)) < 0 ||
         (r = finish_labels(res, runtime_digest, body_digest, measurement, signer)) < 0 ||
-        (r = make_config(w->source, w->verbatim ? NULL : layer_digest, veil_digest, measurement, signer, &config, &config_size)) < 0 ||
-        (r = sha256_string(config, config_size, config_digest)) < 0)
+        (r = image_oci_config(w->source, w->verbatim ? NULL : layer_digest, veil_digest, measurement, signer, &config, &config_size)) < 0 ||
+        (r = image_sha256_string(config, config_size, config_digest)) < 0)
         goto fail;
     if (docker) {
         snprintf(name, sizeof(name), "%s.json", config_digest + 7);
         if ((r = image_ustar_add_file(&u, name, config, config_size)) < 0) goto fail;
-        image_manifest = dump(json_pack("[{s:s, s:[s], s:O}]", "Config", name, "RepoTags", o->tag, "Layers", docker_layers));
+        image_manifest = image_json_dump(json_pack("[{s:s, s:[s], s:O}]", "Config", name, "RepoTags", o->tag, "Layers", docker_layers));
         if (!image_manifest) {
             r = -ENOMEM;
             goto fail;
@@ -573,17 +435,17 @@ static int wrap_to_archive(struct wrap_state *w, const uint8_t *runtime, size_t 
     } else {
         snprintf(name, sizeof(name), "blobs/sha256/%s", config_digest + 7);
         if ((r = image_ustar_add_file(&u, name, config, config_size)) < 0) goto fail;
-        image_manifest = dump(json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:O}", "schemaVersion", 2, "mediaType", MEDIA_MANIFEST,
-                                        "config", "mediaType", MEDIA_CONFIG, "digest", config_digest, "size", (json_int_t)config_size,
+        image_manifest = image_json_dump(json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:O}", "schemaVersion", 2, "mediaType", IMAGE_MEDIA_MANIFEST,
+                                        "config", "mediaType", IMAGE_MEDIA_CONFIG, "digest", config_digest, "size", (json_int_t)config_size,
                                         "layers", oci_layers));
-        if (!image_manifest || (r = sha256_string(image_manifest, strlen(image_manifest), manifest_digest)) < 0) {
+        if (!image_manifest || (r = image_sha256_string(image_manifest, strlen(image_manifest), manifest_digest)) < 0) {
             r = r < 0 ? r : -ENOMEM;
             goto fail;
         }
         snprintf(name, sizeof(name), "blobs/sha256/%s", manifest_digest + 7);
         if ((r = image_ustar_add_file(&u, name, image_manifest, strlen(image_manifest))) < 0) goto fail;
-        index = dump(json_pack("{s:i, s:[{s:s, s:s, s:I, s:{s:s}}]}", "schemaVersion", 2, "manifests",
-                               "mediaType", MEDIA_MANIFEST, "digest", manifest_digest, "size", (json_int_t)strlen(image_manifest),
+        index = image_json_dump(json_pack("{s:i, s:[{s:s, s:s, s:I, s:{s:s}}]}", "schemaVersion", 2, "manifests",
+                               "mediaType", IMAGE_MEDIA_MANIFEST, "digest", manifest_digest, "size", (json_int_t)strlen(image_manifest),
                                "annotations", "org.opencontainers.image.ref.name", o->tag));
         if (!index) {
             r = -ENOMEM;
@@ -616,6 +478,7 @@ int veil_image_wrap(const struct veil_wrap_options *o, struct veil_wrap_result *
     if (o->encrypt_count && !o->image_key) return veil_err(-EINVAL, "encrypting needs an image key");
     if ((r = veil_read_file(o->runtime, MAX_RUNTIME_SIZE, &runtime, &runtime_size)) < 0)
         return veil_err(r, "cannot read the runtime %s", o->runtime);
+    if ((r = image_elf_check_static(runtime, runtime_size)) < 0) return r;
     if ((r = veil_key_id(o->signer, res.signer_id)) < 0) return r;
     if ((r = make_rules(&w)) < 0) goto out;
 
@@ -638,6 +501,14 @@ int veil_image_wrap(const struct veil_wrap_options *o, struct veil_wrap_result *
     mark_encrypted(&w, &res.content_size);
     if ((r = check_volumes_empty(&w)) < 0) goto out;
     w.verbatim = can_keep_layers(&w);
+    /* the start-up configuration is decided again after the copy (from verified bytes);
+     * deciding it now makes a wrong --user or --entrypoint fail before the long part */
+    {
+        _cleanup_(veil_manifest_builder_freep) struct veil_manifest_builder *check = NULL;
+        if ((r = veil_manifest_builder_new(&check)) < 0 ||
+            (r = image_startup_configure(o, w.source, w.root_fd, w.tree, check)) < 0)
+            goto out;
+    }
 
     /*
      * Private directories for encrypted temporaries (ciphertext only, one file at a time):
@@ -673,7 +544,7 @@ out:
     free(w.tmp_dir);
     remove_tree(w.shm_dir);
     free(w.shm_dir);
-    rules_done(&w.rules);
+    image_rules_done(&w.rules);
     image_tree_free(w.tree);
     image_source_free(w.source);
     if (w.root_fd >= 0) close(w.root_fd);

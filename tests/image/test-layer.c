@@ -147,6 +147,20 @@ static void test_replace(void **state) {
     image_tree_free(t);
 }
 
+static void test_dir_over_symlink(void **state) {
+    (void)state;
+    struct image_tree *t = new_tree();
+    assert_int_equal(APPLY(t, 0, { "lib", 'l', "usr/lib" }, { "usr/lib/a", 'f', "1" }, { "f", 'f', "2" }), 0);
+    /* a later layer's member below them: overlayfs shows a directory, hiding the lower entries */
+    assert_int_equal(APPLY(t, 1, { "lib/b", 'f', "3" }, { "f/g", 'f', "4" }), 0);
+    assert_int_equal(image_tree_get(t, "/lib")->type, IMAGE_NODE_DIR);
+    assert_non_null(image_tree_get(t, "/lib/b"));
+    assert_null(image_tree_get(t, "/lib/a"));
+    assert_non_null(image_tree_get(t, "/usr/lib/a"));
+    assert_int_equal(image_tree_get(t, "/f")->type, IMAGE_NODE_DIR);
+    image_tree_free(t);
+}
+
 static void expect_refused(const struct member *m, size_t n, const char *why) {
     struct image_tree *t = new_tree();
     int r = apply(t, m, n, 0);
@@ -228,6 +242,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basic),   cmocka_unit_test(test_whiteouts), cmocka_unit_test(test_replace),
         cmocka_unit_test(test_hostile), cmocka_unit_test(test_corrupt),   cmocka_unit_test(test_normalise),
+        cmocka_unit_test(test_dir_over_symlink),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Path-prefix rules of a wrap (encrypted, passthrough, ephemeral) and the longest-prefix match. */
+#pragma once
+
+#include <stddef.h>
+
+#include "base/macro.h"
+#include "image.h"
+#include "manifest/manifest.h"
+
+struct image_rule {
+    char path[VEIL_MANIFEST_MAX_PATH + 2];
+    size_t size;
+    enum veil_manifest_class class;
+    char key[VEIL_IMAGE_VOLUME_NAME_MAX + 1]; /* encrypted: a volume's key name; "" = the image key */
+};
+
+struct image_rules {
+    struct image_rule *v;
+    size_t count;
+};
+
+/* Add (or, for an existing path, re-class) a rule; the path must be absolute, without "..". */
+int image_rules_add(struct image_rules *rs, const char *path, enum veil_manifest_class class) _warn_unused_;
+/* The longest rule that is `path` or one of its parent directories; NULL when none. */
+const struct image_rule *image_rules_match(const struct image_rules *rs, const char *path, size_t size);
+/* passthrough /proc /sys /dev /etc/hosts /etc/hostname /etc/resolv.conf; ephemeral /tmp /run /var/tmp */
+int image_rules_add_defaults(struct image_rules *rs) _warn_unused_;
+void image_rules_done(struct image_rules *rs);
