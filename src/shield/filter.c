@@ -7,6 +7,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -55,6 +56,13 @@ static const struct {
 #endif
 };
 
+/* bind and connect cannot be told apart by family in BPF (the address is in memory): all go when asked */
+static bool mediate_network;
+
+void veil_shield_filter_mediate_network(void) {
+    mediate_network = true;
+}
+
 int veil_shield_filter_is_mediated(long nr) {
     for (size_t i = 0; i < ELEMENTSOF(mediated); i++)
         if (mediated[i] == nr) return 1;
@@ -97,6 +105,13 @@ int veil_shield_filter_install(int *ret_listener) {
     for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
         prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (__u32)refused[i].nr, 0, 1);
         prog[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (refused[i].err & SECCOMP_RET_DATA));
+    }
+    if (mediate_network) {
+        static const long network[] = { __NR_bind, __NR_connect };
+        for (size_t i = 0; i < ELEMENTSOF(network); i++) {
+            prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (__u32)network[i], 0, 1);
+            prog[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
+        }
     }
     size_t count = ELEMENTSOF(mediated);
     for (size_t i = 0; i < count; i++) {

@@ -9,6 +9,8 @@
 #include "base/macro.h"
 #include "policy.h"
 
+struct veil_nettls;
+
 struct veil_shield_options {
     const char *root;                       /* host path of the image root; "/" in a container */
     const struct veil_shield_policy *policy;
@@ -25,6 +27,8 @@ struct veil_shield_options {
      * versions); an error fails the write-back, and with it the application's fsync. NULL: none. */
     int (*written_back)(void *ctx, const char *path, const uint8_t *key);
     void *written_back_ctx;
+    /* Attested TLS for the image's network rules (net.c, docs/nettls.md); NULL: bind/connect are not mediated. */
+    struct veil_nettls *nettls;
 };
 
 struct veil_shield;
