@@ -330,11 +330,6 @@ static void expire(struct veil_nettls *n, struct conn **graveyard) {
 
 static void *proxy_thread(void *arg) {
     struct veil_nettls *n = arg;
-    /* OpenSSL writes to sockets with write(): a peer's reset must not kill veil-run with SIGPIPE */
-    sigset_t pipe;
-    sigemptyset(&pipe);
-    sigaddset(&pipe, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe, NULL);
     struct epoll_event ev[EVENTS_MAX];
     for (;;) {
         int count = epoll_wait(n->epoll, ev, EVENTS_MAX, 1000);
@@ -376,7 +371,16 @@ int veil_nettls_new(struct veil_nettls_rules *rules, const uint8_t *cert_pem, si
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    /*
+     * The thread starts with every signal blocked: the program's signals (SIGCHLD
+     * above all) belong to its own signalfd, and OpenSSL's write() to a reset
+     * peer must not kill veil-run with SIGPIPE.
+     */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     if (r >= 0) r = -pthread_create(&t, &attr, proxy_thread, n);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
     if (r < 0) {
         SSL_CTX_free(n->server);
