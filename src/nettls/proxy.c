@@ -64,6 +64,9 @@ struct conn {
     struct relay_buf to_tls, to_plain;
     bool plain_eof, tls_eof, plain_shut, tls_shut;
     bool write_wants_read, read_wants_write, handshake_wants_write;
+    /* the last event said there is something to read; cleared when a read comes back short (epoll is
+     * level-triggered: what is left is reported again), so an idle side costs no read() that fails */
+    bool plain_ready, tls_ready;
     bool dead;
     struct conn *prev, *next;
 };
@@ -149,15 +152,18 @@ static int relay(struct conn *c) {
     for (;;) {
         bool progress = false;
         /* application -> network: one read, one TLS record */
-        if (c->to_tls.size == 0 && !c->plain_eof) {
+        if (c->to_tls.size == 0 && !c->plain_eof && c->plain_ready) {
             ssize_t k = recv(c->plain, c->to_tls.data, RELAY_BUF_SIZE, 0);
             if (k > 0) {
                 c->to_tls.size = (size_t)k;
                 c->to_tls.off = 0;
+                c->plain_ready = k == RELAY_BUF_SIZE;
                 progress = true;
             } else if (k == 0) {
                 c->plain_eof = progress = true;
-            } else if (errno != EAGAIN && errno != EINTR)
+            } else if (errno == EAGAIN)
+                c->plain_ready = false;
+            else if (errno != EINTR)
                 return -errno;
         }
         if (c->to_tls.size > c->to_tls.off) {
@@ -180,7 +186,7 @@ static int relay(struct conn *c) {
             c->tls_shut = progress = true;
         }
         /* network -> application */
-        if (c->to_plain.size == 0 && !c->tls_eof) {
+        if (c->to_plain.size == 0 && !c->tls_eof && (c->tls_ready || SSL_has_pending(c->ssl))) {
             c->read_wants_write = false;
             ERR_clear_error();
             int k = SSL_read(c->ssl, c->to_plain.data, RELAY_BUF_SIZE);
@@ -192,7 +198,8 @@ static int relay(struct conn *c) {
                 int e = SSL_get_error(c->ssl, k);
                 if (e == SSL_ERROR_ZERO_RETURN) c->tls_eof = progress = true;
                 else if (e == SSL_ERROR_WANT_WRITE) c->read_wants_write = true;
-                else if (e != SSL_ERROR_WANT_READ) return -ECONNRESET;
+                else if (e == SSL_ERROR_WANT_READ) c->tls_ready = false;
+                else return -ECONNRESET;
             }
         }
         if (c->to_plain.size > c->to_plain.off) {
@@ -267,6 +274,7 @@ static int conn_step(struct veil_nettls *n, struct conn *c) {
             c->done(c->done_ctx, 0);
             c->done = NULL;
             c->state = CONN_OPEN;
+            c->plain_ready = c->tls_ready = true;
             return conn_step(n, c);
         }
         /* inbound: only a verified client reaches the application */
@@ -279,6 +287,7 @@ static int conn_step(struct veil_nettls *n, struct conn *c) {
     case CONN_APP_CONNECTING:
         if ((r = socket_error(c->plain)) < 0) return r;
         c->state = CONN_OPEN;
+        c->plain_ready = c->tls_ready = true;
         /* fall through */
     case CONN_OPEN:
         r = relay(c);
@@ -331,6 +340,7 @@ static void expire(struct veil_nettls *n, struct conn **graveyard) {
 static void *proxy_thread(void *arg) {
     struct veil_nettls *n = arg;
     struct epoll_event ev[EVENTS_MAX];
+    time_t last_expiry = 0;
     for (;;) {
         int count = epoll_wait(n->epoll, ev, EVENTS_MAX, 1000);
         if (count < 0 && errno != EINTR) {
@@ -346,10 +356,18 @@ static void *proxy_thread(void *arg) {
             }
             struct conn *c = w->owner;
             if (c->dead) continue;
+            if (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
+                if (w->kind == WATCH_PLAIN) c->plain_ready = true;
+                else c->tls_ready = true;
+            }
             int r = conn_step(n, c);
             if (r < 0) conn_close(n, c, r == -ESHUTDOWN ? 0 : r, &graveyard);
         }
-        expire(n, &graveyard);
+        time_t now = time(NULL);
+        if (now != last_expiry) {
+            last_expiry = now;
+            expire(n, &graveyard);
+        }
         while (graveyard) {
             struct conn *next = graveyard->next;
             free(graveyard);
