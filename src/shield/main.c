@@ -306,7 +306,11 @@ int main(int argc, char **argv) {
     };
     /* the image's network rules: attested TLS on named ports and destinations (net-setup.c) */
     veil_err_clear();
-    r = veil_shield_net_setup(m, root, dev_tls_dir, &o.nettls);
+    if (dev_tls_dir && attest) {
+        veil_log_error("refusing to start: the manifest names an attestation service; --dev-tls-dir is for images without one");
+        return 1;
+    }
+    r = veil_shield_net_setup(m, root, &policy, dev_tls_dir, &o.nettls);
     if (r < 0) {
         veil_log_error("refusing to start: network: %s", veil_err_describe(r));
         return 1;

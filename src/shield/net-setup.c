@@ -56,8 +56,21 @@ static int read_pem(const char *dir, const char *name, struct veil_secbuf **ret)
     return r;
 }
 
-int veil_shield_net_setup(const struct veil_manifest *m, const char *root, const char *dev_tls_dir,
-                          struct veil_nettls **ret) {
+/* A secret file the attestation service delivered (never a file of the image: a key on disk is no secret). */
+static int read_secret(const struct veil_shield_policy *policy, const char *name, struct veil_secbuf **ret) {
+    char path[128];
+    snprintf(path, sizeof(path), "%s/%s", VEIL_SHIELD_NETTLS_IDENTITY_DIR, name);
+    struct veil_shield_verdict v;
+    veil_shield_classify(policy, path, strlen(path), &v);
+    if (v.class != VEIL_SHIELD_SECRET)
+        return veil_err(-EPERM, "the image's network rules need a TLS identity from the policy CA: the attestation service "
+                                "delivered no %s (policy: files: %s: \"{{secret.NAME...}}\"; development: --dev-tls-dir DIR)",
+                        path, path);
+    return veil_secbuf_dup(v.secret, v.secret_size, ret);
+}
+
+int veil_shield_net_setup(const struct veil_manifest *m, const char *root, const struct veil_shield_policy *policy,
+                          const char *dev_tls_dir, struct veil_nettls **ret) {
     _cleanup_free_ struct veil_nettls_rules *rules = NULL;
     int r = read_rules(m, root, &rules);
     if (r < 0) return r;
@@ -66,15 +79,16 @@ int veil_shield_net_setup(const struct veil_manifest *m, const char *root, const
         *ret = NULL;
         return 0;
     }
-    if (!dev_tls_dir)
-        return veil_err(-EPERM, "the image's network rules need a TLS identity from the policy CA "
-                                "(development: --dev-tls-dir DIR with cert.pem, key.pem, ca.pem)");
     if ((r = veil_nettls_rules_resolve(rules)) < 0) return r;
-    veil_log_warning("DEVELOPMENT MODE: the TLS identity for attested connections comes from %s, "
-                     "not from the attestation service", dev_tls_dir);
     _cleanup_secbuf_ struct veil_secbuf *cert = NULL, *key = NULL, *ca = NULL;
-    if ((r = read_pem(dev_tls_dir, "cert.pem", &cert)) < 0 || (r = read_pem(dev_tls_dir, "key.pem", &key)) < 0 ||
-        (r = read_pem(dev_tls_dir, "ca.pem", &ca)) < 0)
+    if (dev_tls_dir) {
+        veil_log_warning("DEVELOPMENT MODE: the TLS identity for attested connections comes from %s, "
+                         "not from the attestation service", dev_tls_dir);
+        if ((r = read_pem(dev_tls_dir, "cert.pem", &cert)) < 0 || (r = read_pem(dev_tls_dir, "key.pem", &key)) < 0 ||
+            (r = read_pem(dev_tls_dir, "ca.pem", &ca)) < 0)
+            return r;
+    } else if ((r = read_secret(policy, "cert.pem", &cert)) < 0 || (r = read_secret(policy, "key.pem", &key)) < 0 ||
+               (r = read_secret(policy, "ca.pem", &ca)) < 0)
         return r;
     struct veil_nettls *n;
     r = veil_nettls_new(rules, cert->data, cert->size, key->data, key->size, ca->data, ca->size, &n);
