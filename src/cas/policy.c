@@ -294,9 +294,19 @@ static int parse_secret(struct ctx *c, struct veil_cas_secret *s, yaml_node_t *k
     if ((r = parse_kind(f.kind, &s->kind)) < 0) return r;
     switch (s->kind) {
     case VEIL_CAS_SECRET_RANDOM:
-        if ((r = check_allowed(&f, vn, " size ")) < 0) return r;
+        if ((r = check_allowed(&f, vn, " size value ")) < 0) return r;
         if (!f.size) return FAIL(vn, "random secret '%s' needs a size", s->name);
-        return u32_scalar(f.size, "size", 1, VEIL_CAS_RANDOM_MAX, &s->size);
+        if ((r = u32_scalar(f.size, "size", 1, VEIL_CAS_RANDOM_MAX, &s->size)) < 0) return r;
+        if (f.value) {
+            /* the owner's own bytes in hex, e.g. the image key `veil wrap` encrypted with */
+            const char *v;
+            if ((r = scalar(f.value, "value", VEIL_CAS_VALUE_MAX, &v)) < 0) return r;
+            if (strlen(v) != 2 * (size_t)s->size) return FAIL(f.value, "random secret '%s': value must be %u hex digits", s->name, 2 * s->size);
+            if (!(s->value = malloc(s->size))) return -ENOMEM;
+            s->value_size = s->size;
+            if (veil_hex_decode(v, s->value, s->size) < 0) return FAIL(f.value, "random secret '%s': value is not hex", s->name);
+        }
+        return 0;
     case VEIL_CAS_SECRET_PASSWORD:
         if ((r = check_allowed(&f, vn, " length ")) < 0) return r;
         s->size = 24;

@@ -162,6 +162,10 @@ int veil_cas_secret_generate(const struct veil_cas_secret *def, const struct vei
     if (r < 0) return r;
     switch (def->kind) {
     case VEIL_CAS_SECRET_RANDOM:
+        if (def->value) { /* imported in hex by the owner */
+            if ((r = veil_cas_secbuf_append(out, def->value, def->value_size)) < 0) return r;
+            break;
+        }
         if ((r = veil_secbuf_resize(out, def->size)) < 0 || (r = veil_random(out->data, def->size)) < 0) return r;
         break;
     case VEIL_CAS_SECRET_PASSWORD:

@@ -29,28 +29,6 @@
 
 #define MAX_RUNTIME_SIZE ((size_t)256 << 20)
 
-/* An encrypted volume: its files are made at run time under the key NAME (docs/attestation-flow.md). */
-static int rules_add_volume(struct image_rules *rs, const char *spec) {
-    const char *eq = strchr(spec, '=');
-    size_t n = eq ? strlen(eq + 1) : 0;
-    if (!eq || n == 0 || n > VEIL_IMAGE_VOLUME_NAME_MAX || strspn(eq + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != n ||
-        !strcmp(eq + 1, VEIL_MANIFEST_IMAGE_KEY))
-        return veil_err(-EINVAL, "--volume needs PATH=NAME with a volume name of [A-Za-z0-9_-] (not 'image'), got '%s'", spec);
-    _cleanup_free_ char *path = strndup(spec, (size_t)(eq - spec));
-    if (!path) return -ENOMEM;
-    int r = image_rules_add(rs, path, VEIL_MANIFEST_ENCRYPTED);
-    if (r < 0) return r;
-    struct image_rule *last = NULL;
-    char norm[VEIL_MANIFEST_MAX_PATH + 2];
-    size_t size;
-    if (image_path_normalise(path, norm, sizeof(norm), &size) < 0) return -EINVAL;
-    for (size_t i = 0; i < rs->count; i++)
-        if (!strcmp(rs->v[i].path, norm)) last = &rs->v[i];
-    if (!last) return -EINVAL;
-    memcpy(last->key, eq + 1, n + 1);
-    return 0;
-}
-
 /* ---- the layer writer: libarchive's tar output into a hashing sink that writes the outer file ---- */
 
 static la_ssize_t sink_write(struct archive *a, void *userdata, const void *buf, size_t size) {
@@ -183,6 +161,7 @@ static int make_rules(struct wrap_state *w) {
         if (!strcmp(w->o->encrypt[i], "/")) return veil_err(-EINVAL, "--encrypt / would encrypt the runtime's libraries too; name the application's directories");
         r = image_rules_add(&w->rules, w->o->encrypt[i], VEIL_MANIFEST_ENCRYPTED);
     }
+    for (size_t i = 0; r >= 0 && i < w->o->volume_count; i++) r = image_rules_add_volume(&w->rules, w->o->volumes[i]);
     /* the manifest refuses rules below passthrough or ephemeral ones: say so now, not after the copy */
     for (size_t i = 0; r >= 0 && i < w->rules.count; i++)
         for (size_t j = 0; j < w->rules.count; j++) {
@@ -191,7 +170,6 @@ static int make_rules(struct wrap_state *w) {
             if (image_rules_match(&(struct image_rules){ .v = (struct image_rule *)b, .count = 1 }, a->path, a->size))
                 return veil_err(-EINVAL, "%s lies below %s, which is %s", a->path, b->path, veil_manifest_class_name(b->class));
         }
-    for (size_t i = 0; r >= 0 && i < w->o->volume_count; i++) r = rules_add_volume(&w->rules, w->o->volumes[i]);
     return r;
 }
 
@@ -226,21 +204,6 @@ static void mark_encrypted(struct wrap_state *w, uint64_t *ret_content) {
         const struct image_rule *rule = image_rules_match(&w->rules, n->path, n->path_size);
         n->encrypted = rule && rule->class == VEIL_MANIFEST_ENCRYPTED;
     }
-}
-
-/* A volume's files are made at run time under its own key, which wrap does not have: it must be empty here. */
-static int check_volumes_empty(struct wrap_state *w) {
-    _cleanup_free_ struct image_node **nodes = NULL;
-    size_t count;
-    int r = image_tree_list(w->tree, &nodes, &count);
-    if (r < 0) return r;
-    for (size_t i = 0; i < count; i++) {
-        const struct image_rule *rule = nodes[i]->type == IMAGE_NODE_FILE ? image_rules_match(&w->rules, nodes[i]->path, nodes[i]->path_size) : NULL;
-        if (rule && rule->key[0])
-            return veil_err(-EINVAL, "the volume %s holds %s in the image; a volume must hold no files when wrapped", rule->path,
-                            nodes[i]->path);
-    }
-    return 0;
 }
 
 static int build_manifest(struct wrap_state *w, struct veil_wrap_result *res, uint8_t **ret_data, size_t *ret_size,
@@ -499,7 +462,7 @@ int veil_image_wrap(const struct veil_wrap_options *o, struct veil_wrap_result *
         goto out;
     }
     mark_encrypted(&w, &res.content_size);
-    if ((r = check_volumes_empty(&w)) < 0) goto out;
+    if ((r = image_rules_check_volumes_empty(&w.rules, w.tree)) < 0) goto out;
     w.verbatim = can_keep_layers(&w);
     /* the start-up configuration is decided again after the copy (from verified bytes);
      * deciding it now makes a wrong --user or --entrypoint fail before the long part */

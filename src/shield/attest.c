@@ -36,7 +36,29 @@ struct veil_shield_attest {
     size_t volume_count;
     pthread_mutex_t lock;            /* version files and reports, one volume change at a time */
     const struct veil_shield_policy *inner;
+    /* plain copies of env and argv for the child: secbufs are MADV_DONTFORK, so a forked child
+     * would find their pages missing (execve: EFAULT). Wiped once the app has started. */
+    char **plain;
+    size_t plain_count;
 };
+
+static const char *plain_copy(struct veil_shield_attest *a, const struct veil_secbuf *b) {
+    char **v = realloc(a->plain, (a->plain_count + 1) * sizeof(*v));
+    if (!v) return NULL;
+    a->plain = v;
+    if (!(v[a->plain_count] = strdup((const char *)b->data))) return NULL;
+    return v[a->plain_count++];
+}
+
+void veil_shield_attest_wipe_plain(struct veil_shield_attest *a) {
+    for (size_t i = 0; i < a->plain_count; i++) {
+        veil_wipe(a->plain[i], strlen(a->plain[i]));
+        free(a->plain[i]);
+    }
+    free(a->plain);
+    a->plain = NULL;
+    a->plain_count = 0;
+}
 
 static int collect_volumes(struct veil_shield_attest *a, const char *root) {
     const char *prefix = strcmp(root, "/") ? root : "";
@@ -116,6 +138,7 @@ void veil_shield_attest_free(struct veil_shield_attest *a) {
     if (!a) return;
     veil_casclient_free(a->client);
     veil_casclient_config_free(a->config);
+    veil_shield_attest_wipe_plain(a);
     pthread_mutex_destroy(&a->lock);
     free(a);
 }
@@ -166,7 +189,7 @@ static size_t name_size(const char *entry) {
     return eq ? (size_t)(eq - entry) : strlen(entry);
 }
 
-int veil_shield_attest_env(const struct veil_shield_attest *a, const char *const *base, const char ***ret) {
+int veil_shield_attest_env(struct veil_shield_attest *a, const char *const *base, const char ***ret) {
     size_t base_count = 0;
     while (base[base_count]) base_count++;
     const char **env = calloc(base_count + a->config->env_count + 1, sizeof(*env));
@@ -180,18 +203,26 @@ int veil_shield_attest_env(const struct veil_shield_attest *a, const char *const
         }
         if (!replaced) env[n++] = base[i];
     }
-    for (size_t j = 0; j < a->config->env_count; j++) env[n++] = (const char *)a->config->env[j]->data;
+    for (size_t j = 0; j < a->config->env_count; j++)
+        if (!(env[n++] = plain_copy(a, a->config->env[j]))) {
+            free(env);
+            return -ENOMEM;
+        }
     env[n] = NULL;
     *ret = env;
     return 0;
 }
 
-int veil_shield_attest_argv(const struct veil_shield_attest *a, const struct veil_manifest_config *cfg, const char ***ret) {
+int veil_shield_attest_argv(struct veil_shield_attest *a, const struct veil_manifest_config *cfg, const char ***ret) {
     const char **argv = calloc(cfg->argc + a->config->argv_count + 1, sizeof(*argv));
     if (!argv) return -ENOMEM;
     size_t n = 0;
     for (size_t i = 0; i < cfg->argc; i++) argv[n++] = cfg->argv[i];
-    for (size_t i = 0; i < a->config->argv_count; i++) argv[n++] = (const char *)a->config->argv[i]->data;
+    for (size_t i = 0; i < a->config->argv_count; i++)
+        if (!(argv[n++] = plain_copy(a, a->config->argv[i]))) {
+            free(argv);
+            return -ENOMEM;
+        }
     argv[n] = NULL;
     *ret = argv;
     return 0;

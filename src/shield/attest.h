@@ -41,9 +41,12 @@ struct veil_shield_policy veil_shield_attest_policy(struct veil_shield_attest *a
  * (a service variable replaces a manifest or host variable of the same name;
  * service arguments are appended). NULL-terminated arrays of borrowed strings.
  */
-int veil_shield_attest_env(const struct veil_shield_attest *a, const char *const *base, const char ***ret) _warn_unused_;
-int veil_shield_attest_argv(const struct veil_shield_attest *a, const struct veil_manifest_config *cfg,
+int veil_shield_attest_env(struct veil_shield_attest *a, const char *const *base, const char ***ret) _warn_unused_;
+int veil_shield_attest_argv(struct veil_shield_attest *a, const struct veil_manifest_config *cfg,
                             const char ***ret) _warn_unused_;
+
+/* The strings of those arrays are plain copies (a forked child cannot see secbufs): wipe them once the app started. */
+void veil_shield_attest_wipe_plain(struct veil_shield_attest *a);
 
 /* For veil_shield_options.written_back: a file was written back; bump and report its volume's version. */
 int veil_shield_attest_written_back(void *attest, const char *path, const uint8_t *key);

@@ -359,6 +359,7 @@ int main(int argc, char **argv) {
         veil_log_error("cannot start %s: %s", cfg->argv[0], veil_err_describe(r));
         return 127;
     }
+    if (attest) veil_shield_attest_wipe_plain(attest); /* the child holds its own copy */
     r = veil_shield_serve(s, listener);
     if (r < 0) {
         veil_log_error("cannot start the supervisor: %s", veil_err_describe(r));
