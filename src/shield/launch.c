@@ -116,6 +116,7 @@ _noreturn_ static void child(const struct veil_shield_launch *l, int sock) {
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     for (size_t i = 0; i < ELEMENTSOF(forwarded); i++) signal(forwarded[i], SIG_DFL);
+    signal(SIGPIPE, SIG_DFL); /* veil-run ignores it; an ignored signal would survive execve */
     /* without its supervisor the application must not run on */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     /*

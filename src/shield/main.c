@@ -169,6 +169,8 @@ static int build_env(const struct veil_manifest_config *cfg, const char ***ret) 
 int main(int argc, char **argv) {
     /* keys and decrypted copies live in this process: keep root shells and core dumps out */
     prctl(PR_SET_DUMPABLE, 0);
+    /* a closed log pipe must not kill the supervisor (the child restores the default) */
+    signal(SIGPIPE, SIG_IGN);
     veil_log_setup_from_env("veil-run");
 
     const char *root = "/", *key_file = NULL, *expect_measurement = NULL, *expect_signer = NULL, *sim_dir = NULL,
@@ -221,6 +223,12 @@ int main(int argc, char **argv) {
         return 2;
     }
 
+    /*
+     * Block the signals we forward (and SIGCHLD) before any thread exists: a
+     * thread that did not block them would take them with their default action,
+     * and a lost SIGCHLD would leave the app's exit unnoticed.
+     */
+    if (veil_shield_block_signals() < 0) return 1;
     struct self_digest self = { .started = false };
     self.started = pthread_create(&self.thread, NULL, self_digest_thread, &self) == 0;
 
@@ -341,7 +349,6 @@ int main(int argc, char **argv) {
     }
     /* orphans of the application come back to us to be reaped (we are PID 1 in a container anyway) */
     prctl(PR_SET_CHILD_SUBREAPER, 1);
-    if (veil_shield_block_signals() < 0) return 1;
     struct veil_shield_launch l = {
         .root = root,
         .argv = attested_argv ? attested_argv : cfg->argv,

@@ -7,6 +7,7 @@
 #include <linux/fs.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -202,6 +203,12 @@ static void become_receiver(struct veil_shield *s) {
     receiving_shield = s;
 }
 
+/* RECV fails with ENOENT both when one caller died and when none is left; poll tells them apart. */
+static bool listener_hung_up(int listener) {
+    struct pollfd p = { .fd = listener, .events = POLLIN };
+    return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR | POLLNVAL));
+}
+
 static void *receiver(void *arg_) {
     struct veil_shield *s = arg_;
     _cleanup_free_ struct seccomp_notif *n = calloc(1, MAX(s->sizes.seccomp_notif, sizeof(*n)));
@@ -212,8 +219,10 @@ static void *receiver(void *arg_) {
         if (!receiving_shield) become_receiver(s);
         memset(n, 0, s->sizes.seccomp_notif);
         if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, n) < 0) {
-            if (errno == EINTR || errno == ENOENT) continue;
-            if (errno != EBADF) veil_log_debug("notification receive ended: %m");
+            if (errno == EINTR) continue;
+            if (errno == ENOENT && !listener_hung_up(s->listener)) continue; /* that caller died meanwhile */
+            /* every process under the filter is gone (or the listener is closed): nothing more will come */
+            if (errno != ENOENT && errno != EBADF) veil_log_debug("notification receive ended: %m");
             hand_over_listener(NULL);
             return NULL;
         }
