@@ -45,7 +45,7 @@ capture_start() {
   local file=$1; shift
   local filter="" p
   for p in "$@"; do filter="${filter:+$filter or }tcp port $p"; done
-  tcpdump -i lo -U -n -s 0 -w "$file" "$filter" 2>"$file.log" &
+  tcpdump -i lo -U --immediate-mode -n -s 0 -w "$file" "$filter" 2>"$file.log" &
   capture_pid=$!
   for _ in $(seq 200); do grep -q 'listening on' "$file.log" 2>/dev/null && return 0; sleep 0.05; done
   return 1

@@ -85,5 +85,5 @@ check "redis-cli attests, and its commands succeed through TLS between the two p
 timeout 20 "$VEIL_RUN" --root "$WORK/bare" --sim-dir "$WORK/sim" >"$WORK/bare.out" 2>"$WORK/bare.log"
 check "a service the policy gives no certificate files refuses to start (network rules without identity)" \
   bash -c "! grep -q PONG '$WORK/bare.out' && grep -q 'delivered no /etc/veil/tls/cert.pem' '$WORK/bare.log'"
-[ $tap_failed = 0 ] || { tail -5 "$WORK/server.log" "$WORK/client.log" "$WORK/apply.err" | sed 's/^/# /'; }
+[ $tap_failed = 0 ] || { tail -n 5 "$WORK/server.log" "$WORK/client.log" "$WORK/apply.err" | sed 's/^/# /'; }
 exit $tap_failed
