@@ -193,6 +193,8 @@ static int relay(struct conn *c) {
             if (k > 0) {
                 c->to_plain.size = (size_t)k;
                 c->to_plain.off = 0;
+                /* nothing read ahead: the socket was most likely drained (if not, epoll says so again) */
+                c->tls_ready = SSL_has_pending(c->ssl);
                 progress = true;
             } else {
                 int e = SSL_get_error(c->ssl, k);
