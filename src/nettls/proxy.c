@@ -326,14 +326,15 @@ static void accept_all(struct veil_nettls *n, struct listener *l, struct conn **
     }
 }
 
-static void expire(struct veil_nettls *n, struct conn **graveyard) {
-    time_t now = time(NULL);
-    pthread_mutex_lock(&n->lock);
-    struct conn *late = NULL;
-    for (struct conn *c = n->conns; c && !late; c = c->next)
-        if (c->state != CONN_OPEN && c->deadline < now) late = c;
-    pthread_mutex_unlock(&n->lock);
-    if (late) {
+/* Connections still short of relaying after HANDSHAKE_TIMEOUT_SECONDS (a silent peer, a stalled handshake). */
+static void expire(struct veil_nettls *n, time_t now, struct conn **graveyard) {
+    for (;;) {
+        pthread_mutex_lock(&n->lock);
+        struct conn *late = NULL;
+        for (struct conn *c = n->conns; c && !late; c = c->next)
+            if (c->state != CONN_OPEN && c->deadline < now) late = c;
+        pthread_mutex_unlock(&n->lock);
+        if (!late) return;
         veil_log_debug("nettls: a TLS handshake timed out");
         conn_close(n, late, -ETIMEDOUT, graveyard);
     }
@@ -368,7 +369,7 @@ static void *proxy_thread(void *arg) {
         time_t now = time(NULL);
         if (now != last_expiry) {
             last_expiry = now;
-            expire(n, &graveyard);
+            expire(n, now, &graveyard);
         }
         while (graveyard) {
             struct conn *next = graveyard->next;
