@@ -9,15 +9,18 @@ set -uo pipefail
 command -v nginx >/dev/null || { echo "1..0 # SKIP nginx not installed"; exit 0; }
 command -v tcpdump >/dev/null || { echo "1..0 # SKIP tcpdump not installed (scripts/setup)"; exit 0; }
 work=$(mktemp -d /var/tmp/veil-nettls-nginx.XXXXXX)
-server=
+server= plain_server=
 cleanup() {
   capture_stop
   [ -n "$server" ] && kill "$server" 2>/dev/null
+  [ -n "$plain_server" ] && kill "$plain_server" 2>/dev/null
   wait 2>/dev/null
   [ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 port=$(( 20000 + RANDOM % 20000 ))
+open_port=$(( port + 1 ))   # nginx's second port, not in the rules: plain HTTP as before
+plain_port=$(( port + 2 ))  # a native server the client reaches without a rule
 SENTINEL=VEILNGINXSENTINEL$RANDOM
 make_certs "$work/certs" || { echo "1..0 # certificates failed"; exit 1; }
 "$VEIL" keygen -o "$work/signer.pem" >/dev/null 2>&1
@@ -40,6 +43,7 @@ http {
   uwsgi_temp_path /tmp/uwsgi; scgi_temp_path /tmp/scgi;
   default_type text/plain;
   server { listen 127.0.0.1:$port; root /srv; }
+  server { listen 127.0.0.1:$open_port; root /srv; }
 }
 CONF
 printf 'listen %s require-client\n' "$port" > "$work/server-src/etc/veil/nettls.conf"
@@ -51,12 +55,17 @@ mkdir -p "$work/client-src/app" "$work/client-src/etc/veil"
 cat > "$work/client-src/app/get.py" <<PY
 import urllib.request
 print(urllib.request.urlopen("http://127.0.0.1:$port/$SENTINEL.txt", timeout=20).read().decode().strip())
+print(urllib.request.urlopen("http://127.0.0.1:$plain_port/unprotected.txt", timeout=20).read().decode().strip())
 PY
 printf 'connect 127.0.0.1:%s web\n' "$port" > "$work/client-src/etc/veil/nettls.conf"
 "$VEIL" wrap "$work/client-src" -k "$work/signer.pem" -o "$work/client/" -q --entrypoint /usr/bin/python3 \
   --arg /app/get.py --env PATH=/usr/bin >/dev/null 2>&1 || { echo "1..0 # wrap failed"; exit 1; }
 
-echo 1..5
+echo 1..7
+mkdir -p "$work/plain-www" && echo "unprotected-page" > "$work/plain-www/unprotected.txt"
+python3 -m http.server -b 127.0.0.1 -d "$work/plain-www" "$plain_port" >/dev/null 2>&1 &
+plain_server=$!
+wait_listen "$plain_port" || not_ok "a plain HTTP server starts"
 capture_start "$work/capture.pcap" "$port" || not_ok "tcpdump starts"
 "$VEIL_RUN" --root "$work/server" --dev-tls-dir "$work/certs/tls-web" >"$work/server.log" 2>&1 &
 server=$!
@@ -64,7 +73,9 @@ check "wrapped nginx starts under veil-run; veil-run owns the port" \
   bash -c "$(declare -f wait_listen); wait_listen $port && ss -Hltnp 'sport = :$port' | grep -q veil-run"
 out=$(timeout 30 "$VEIL_RUN" --root "$work/client" --dev-tls-dir "$work/certs/tls-web-client" 2>"$work/client.log")
 check "the wrapped Python client's plain http:// request is answered through attested TLS" \
-  test "$out" = "page-$SENTINEL"
+  test "$(echo "$out" | head -n 1)" = "page-$SENTINEL"
+check "the same client reaches a destination not in its rules in plain HTTP, unchanged" \
+  test "$(echo "$out" | tail -n 1)" = "unprotected-page"
 capture_stop
 check "the loopback capture of port $port holds TLS records, not the request path or the page" \
   capture_check "$work/capture.pcap" "$SENTINEL"
@@ -72,5 +83,7 @@ check "curl over plain HTTP (unattested) gets no page" \
   bash -c "! curl -s -m 5 http://127.0.0.1:$port/$SENTINEL.txt | grep -q page"
 check "curl over HTTPS without a policy certificate gets no page" \
   bash -c "! curl -s -m 5 -k https://127.0.0.1:$port/$SENTINEL.txt | grep -q page"
+check "nginx's port not in the rules serves plain HTTP as before (nginx bound it itself)" \
+  bash -c "curl -s -m 5 http://127.0.0.1:$open_port/$SENTINEL.txt | grep -q 'page-$SENTINEL' && ss -Hltnp 'sport = :$open_port' | grep -q nginx"
 [ $tap_failed = 0 ] || tail -n 5 "$work/server.log" "$work/client.log" | sed 's/^/# /'
 exit $tap_failed
