@@ -276,12 +276,51 @@ static void test_refusals(void **state) {
     pthread_join(e.thread, NULL);
 }
 
+/* IPv6 on both legs: the server proxy on [::1], the application's loopback pair in AF_INET6 */
+static void test_ipv6(void **state) {
+    (void)state;
+    int probe = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+    socklen_t size = sizeof(a);
+    if (probe < 0 || bind(probe, (struct sockaddr *)&a, sizeof(a)) < 0) {
+        if (probe >= 0) close(probe);
+        skip(); /* no IPv6 loopback here */
+    }
+    assert_int_equal(getsockname(probe, (struct sockaddr *)&a, &size), 0);
+    close(probe);
+    uint16_t port = ntohs(a.sin6_port);
+    char rules[64];
+    snprintf(rules, sizeof(rules), "listen %u require-client\n", port);
+    struct veil_nettls *server = make_proxy(&policy_id, rules);
+    struct echo e;
+    echo_start(&e);
+    assert_int_equal(veil_nettls_serve(server, veil_nettls_rules_find_listen(veil_nettls_rules(server), port),
+                                       (struct sockaddr *)&a, sizeof(a), 1, (struct sockaddr *)&e.addr, sizeof(e.addr)),
+                     0);
+    snprintf(rules, sizeof(rules), "connect [::1]:%u svc\n", port);
+    struct veil_nettls *client = make_proxy(&policy_id, rules);
+    const struct veil_nettls_connect *rule = veil_nettls_rules_find_connect(veil_nettls_rules(client), (struct sockaddr *)&a, sizeof(a));
+    assert_non_null(rule);
+    int pair[2];
+    assert_int_equal(veil_nettls_loopback_pair(AF_INET6, pair), 0);
+    struct done d = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0 };
+    assert_int_equal(veil_nettls_connect(client, rule, (struct sockaddr *)&a, sizeof(a), pair[1], on_done, &d), 0);
+    assert_int_equal(wait_done(&d), 0);
+    assert_int_equal(write(pair[0], "six", 3), 3);
+    char buf[3];
+    assert_int_equal(read(pair[0], buf, 3), 3);
+    assert_memory_equal(buf, "six", 3);
+    close(pair[0]);
+    pthread_join(e.thread, NULL);
+}
+
 int main(void) {
     policy_id = make_identity();
     foreign_id = make_identity();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_relay),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_ipv6),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
