@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "casclient/casclient.h"
 #include "base/fileio.h"
 #include "base/secbuf.h"
 #include "command.h"
@@ -183,6 +184,17 @@ int veil_cmd_wrap(int argc, char **argv) {
     if (optind + 1 != argc || !signer_path || !o.output) {
         usage(stderr);
         return 2;
+    }
+    if (o.attest_address || o.attest_policy) {
+        /* checked now, in veil-run's own parser: a typo must not surface only when the image starts */
+        struct veil_casclient_target target;
+        veil_err_clear();
+        int tr = veil_casclient_target_parse(o.attest_address ? o.attest_address : "", o.attest_policy ? o.attest_policy : "",
+                                             &target);
+        if (tr < 0) {
+            fprintf(stderr, "veil wrap: --attest/--policy: %s\n", veil_err_describe(tr));
+            return 2;
+        }
     }
     o.input = argv[optind];
     o.encrypt = encrypt.v, o.encrypt_count = encrypt.count;

@@ -15,9 +15,9 @@
 #include "base/log.h"
 #include "casclient/casclient.h"
 #include "encfile/encfile.h"
+#include "volume-table.h"
 
 #define MAX_VOLUMES 64
-#define VOLUME_CONTENT "veil volume version file\n"
 
 struct volume {
     const char *name;                /* the manifest's key name */
@@ -26,6 +26,7 @@ struct volume {
     char logical[PATH_MAX];          /* its path in the application's view */
     const uint8_t *key;              /* from the service */
     uint64_t version;                /* authenticated, on disk */
+    struct veil_volume_table files;  /* each file's encfile version, as last written by us */
 };
 
 struct veil_shield_attest {
@@ -36,6 +37,7 @@ struct veil_shield_attest {
     size_t volume_count;
     pthread_mutex_t lock;            /* version files and reports, one volume change at a time */
     const struct veil_shield_policy *inner;
+    struct veil_shield_vault_hooks hooks;
     /* plain copies of env and argv for the child: secbufs are MADV_DONTFORK, so a forked child
      * would find their pages missing (execve: EFAULT). Wiped once the app has started. */
     char **plain;
@@ -99,6 +101,8 @@ static int check_volumes(struct veil_shield_attest *a) {
         _cleanup_secbuf_ struct veil_secbuf *data = NULL;
         int r = veil_encfile_load(v->file, v->key, v->logical, &v->version, &data, NULL);
         if (r < 0) return veil_err(-EACCES, "the version file of volume '%s' is not authentic: %s", v->name, veil_err_describe(r));
+        if ((r = veil_volume_table_parse(data->data, data->size, &v->files)) < 0)
+            return veil_err(r, "the version file of volume '%s': %s", v->name, veil_err_describe(r));
     }
     return 0;
 }
@@ -139,6 +143,7 @@ void veil_shield_attest_free(struct veil_shield_attest *a) {
     veil_casclient_free(a->client);
     veil_casclient_config_free(a->config);
     veil_shield_attest_wipe_plain(a);
+    for (size_t i = 0; i < a->volume_count; i++) veil_volume_table_done(&a->volumes[i].files);
     pthread_mutex_destroy(&a->lock);
     free(a);
 }
@@ -230,24 +235,84 @@ int veil_shield_attest_argv(struct veil_shield_attest *a, const struct veil_mani
 
 /* ---- volume versions ---- */
 
-int veil_shield_attest_written_back(void *attest, const char *path, const uint8_t *key) {
-    struct veil_shield_attest *a = attest;
-    struct volume *v = NULL;
-    for (size_t i = 0; i < a->volume_count && !v; i++)
-        if (a->volumes[i].key == key && veil_shield_path_has_prefix(path, strlen(path), a->volumes[i].path))
-            v = &a->volumes[i];
-    if (!v || !strcmp(path, v->logical)) return 0; /* not a volume's file (the image's code, scratch) */
-    pthread_mutex_lock(&a->lock);
+/* The volume a path belongs to (by its key, when given), or NULL; the version file is no one's file. */
+static struct volume *volume_of(struct veil_shield_attest *a, const char *path, const uint8_t *key) {
+    for (size_t i = 0; i < a->volume_count; i++) {
+        struct volume *v = &a->volumes[i];
+        if ((key && v->key != key) || !veil_shield_path_has_prefix(path, strlen(path), v->path)) continue;
+        return strcmp(path, v->logical) ? v : NULL;
+    }
+    return NULL;
+}
+
+/* The volume changed: write its table at version + 1, and have the service record that version. */
+static int volume_commit(struct veil_shield_attest *a, struct volume *v) {
+    _cleanup_(veil_buf_done) struct veil_buf table = { 0 };
     uint64_t next = v->version + 1;
-    int r = veil_encfile_store(v->file, v->key, v->logical, next, VOLUME_CONTENT, strlen(VOLUME_CONTENT), 0600);
+    int r = veil_volume_table_encode(&v->files, &table);
+    if (r >= 0) r = veil_encfile_store(v->file, v->key, v->logical, next, table.data, table.size, 0600);
     if (r >= 0) {
         v->version = next;
         /* the write-back counts only once the service has recorded it: until then the caller's fsync fails */
         r = veil_casclient_report_volume(a->client, v->name, next);
     }
-    pthread_mutex_unlock(&a->lock);
     if (r < 0) return veil_log_errno(r, "volume %s: version %llu not recorded: %s", v->name, (unsigned long long)next,
                                      veil_err_describe(r));
     veil_log_debug("volume %s: version %llu recorded", v->name, (unsigned long long)next);
     return 0;
+}
+
+/* A volume's files are stored at the version the volume is about to get: unique for the volume's
+ * whole life, so no older copy of any of its files (even of an earlier file of the same name) can
+ * carry the version recorded for that path. */
+static uint64_t version_for(void *ctx, const char *path, const uint8_t *key, uint64_t proposed) {
+    struct veil_shield_attest *a = ctx;
+    struct volume *v = volume_of(a, path, key);
+    if (!v) return proposed;
+    pthread_mutex_lock(&a->lock);
+    uint64_t next = v->version + 1;
+    pthread_mutex_unlock(&a->lock);
+    return next;
+}
+
+static int file_written(void *ctx, const char *path, const uint8_t *key, uint64_t version) {
+    struct veil_shield_attest *a = ctx;
+    struct volume *v = volume_of(a, path, key);
+    if (!v) return 0; /* the image's code, scratch */
+    pthread_mutex_lock(&a->lock);
+    int r = veil_volume_table_set(&v->files, path, version);
+    if (r >= 0) r = volume_commit(a, v);
+    pthread_mutex_unlock(&a->lock);
+    return r;
+}
+
+/* A file of a volume must be the version we wrote last: an older copy, or one we never wrote, is refused. */
+static int file_loaded(void *ctx, const char *path, const uint8_t *key, uint64_t version) {
+    struct veil_shield_attest *a = ctx;
+    struct volume *v = volume_of(a, path, key);
+    if (!v) return 0;
+    pthread_mutex_lock(&a->lock);
+    const uint64_t *want = veil_volume_table_get(&v->files, path);
+    int r = !want ? veil_err(-EACCES, "not in volume %s's table (planted, or put back after its deletion)", v->name)
+            : *want != version ? veil_err(-EACCES, "version %llu but volume %s recorded %llu: rolled back",
+                                          (unsigned long long)version, v->name, (unsigned long long)*want)
+                               : 0;
+    pthread_mutex_unlock(&a->lock);
+    return r;
+}
+
+static void file_removed(void *ctx, const char *path) {
+    struct veil_shield_attest *a = ctx;
+    struct volume *v = volume_of(a, path, NULL);
+    if (!v) return;
+    pthread_mutex_lock(&a->lock);
+    /* a failure is logged; the entry is gone either way, so a put-back copy is refused */
+    if (veil_volume_table_remove(&v->files, path) > 0) (void)volume_commit(a, v);
+    pthread_mutex_unlock(&a->lock);
+}
+
+const struct veil_shield_vault_hooks *veil_shield_attest_vault_hooks(struct veil_shield_attest *a) {
+    a->hooks = (struct veil_shield_vault_hooks){ .ctx = a, .version_for = version_for, .written = file_written, .loaded = file_loaded,
+                                                 .removed = file_removed };
+    return &a->hooks;
 }

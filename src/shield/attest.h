@@ -8,12 +8,14 @@
 #include "evidence/evidence.h"
 #include "manifest/manifest.h"
 #include "policy.h"
+#include "vault-hooks.h"
 
 /*
  * docs/attestation-flow.md. A volume is an encrypted rule whose key is not the
- * image key; its name is the key's name. Its version lives in the encrypted
- * file VEIL_SHIELD_VOLUME_FILE below the rule's path, rewritten (version + 1)
- * after every write-back of a file of the volume and reported to the service.
+ * image key; its name is the key's name. Its version is the encfile version of
+ * VEIL_SHIELD_VOLUME_FILE below the rule's path, whose content is the table of
+ * its files' versions (volume-table.h); rewritten (version + 1) after every
+ * store or removal of a file of the volume and reported to the service.
  */
 #define VEIL_SHIELD_VOLUME_FILE ".veil-volume"
 
@@ -48,5 +50,9 @@ int veil_shield_attest_argv(struct veil_shield_attest *a, const struct veil_mani
 /* The strings of those arrays are plain copies (a forked child cannot see secbufs): wipe them once the app started. */
 void veil_shield_attest_wipe_plain(struct veil_shield_attest *a);
 
-/* For veil_shield_options.written_back: a file was written back; bump and report its volume's version. */
-int veil_shield_attest_written_back(void *attest, const char *path, const uint8_t *key);
+/*
+ * For veil_shield_options.vault_hooks: every store of a volume's file records its encfile
+ * version in the volume's table (the version file), bumps the volume's version and reports
+ * it; every load must find the version it recorded.
+ */
+const struct veil_shield_vault_hooks *veil_shield_attest_vault_hooks(struct veil_shield_attest *a);

@@ -84,9 +84,45 @@ static int secret_fd(const struct veil_shield_verdict *v, int *ret) {
     return 0;
 }
 
+/*
+ * O_TMPFILE asks for an unnamed file in a directory. Continued, the kernel
+ * would put its (plaintext) blocks on the host's disk; an unnamed memory file
+ * is the same thing without the disk. It cannot be linked into the tree later
+ * (linkat fails), which applications that use O_TMPFILE are prepared for.
+ */
+static struct answer tmpfile_open(const struct request *q, const struct veil_shield_resolved *p, int flags) {
+    struct stat st;
+    int r = veil_shield_disk_lstat(q->s, p->path, &st);
+    if (r < 0) return answer_value(r);
+    if (!S_ISDIR(st.st_mode)) return answer_value(-ENOTDIR);
+    /* what a file created in this directory would be */
+    char child[VEIL_SHIELD_PATH_MAX + 16];
+    int n = snprintf(child, sizeof(child), "%s/.tmpfile", p->path_size > 1 ? p->path : "");
+    struct veil_shield_verdict v;
+    veil_shield_classify(q->s->o.policy, child, (size_t)n, &v);
+    if (!veil_shield_is_encrypted_class(v.class)) return answer_value(-EACCES);
+    if ((flags & O_ACCMODE) == O_RDONLY) return answer_value(-EINVAL); /* as the kernel says */
+    _cleanup_close_ int memfd = memfd_create("veil:tmpfile", MFD_CLOEXEC);
+    if (memfd < 0) return answer_value(-errno);
+    char proc[64];
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", memfd);
+    int fd = open(proc, (flags & (O_ACCMODE | O_APPEND)) | O_CLOEXEC);
+    if (fd < 0) return answer_value(-errno);
+    return answer_fd(fd, flags & O_CLOEXEC);
+}
+
 struct answer veil_shield_call_open(const struct request *q, int dirfd, uint64_t path_addr, int flags, mode_t mode) {
     struct veil_shield *s = q->s;
-    if (flags & O_PATH) return answer_continue(); /* no contents through an O_PATH descriptor */
+    /*
+     * O_PATH: no contents through the descriptor itself, but reopening it
+     * through /proc/self/fd/N opens what it points at. So it must point at the
+     * verified or decrypted copy, never at the file on disk, and an unknown file
+     * is refused as ever. The kernel does not inject O_PATH descriptors (fget()
+     * refuses them), so the app gets a read-only descriptor of the copy — a
+     * superset — and only where it may read the file.
+     */
+    bool path_only = flags & O_PATH;
+    if (path_only) flags = (flags & (O_NOFOLLOW | O_CLOEXEC | O_DIRECTORY)) | O_RDONLY;
     bool creating_excl = (flags & O_CREAT) && (flags & O_EXCL);
     bool follow = !(flags & O_NOFOLLOW) && !creating_excl;
     struct veil_shield_resolved p;
@@ -97,17 +133,20 @@ struct answer veil_shield_call_open(const struct request *q, int dirfd, uint64_t
     bool writing = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
     bool cloexec = flags & O_CLOEXEC;
     const struct veil_shield_verdict *v = &p.verdict;
+    if ((flags & O_TMPFILE) == O_TMPFILE && v->class != VEIL_SHIELD_PASSTHROUGH) return tmpfile_open(q, &p, flags);
     switch (v->class) {
     case VEIL_SHIELD_PASSTHROUGH:
     case VEIL_SHIELD_DIRECTORY:
         return answer_continue();
     case VEIL_SHIELD_SYMLINK:
         /* only reached with O_NOFOLLOW or O_CREAT|O_EXCL */
+        if (path_only) return answer_continue(); /* a descriptor of the link itself */
         return answer_value(creating_excl ? -EEXIST : -ELOOP);
     case VEIL_SHIELD_TRUSTED: {
         if (creating_excl) return answer_value(-EEXIST);
         if (flags & O_DIRECTORY) return answer_value(-ENOTDIR);
         if (writing) return answer_value(-EROFS);
+        if (!dac_allows(s, v->uid, v->gid, v->mode, 4)) return answer_value(-EACCES);
         int fd = -1;
         r = veil_shield_trusted_open(s->trusted, p.path, p.path_size, v, &fd);
         if (r < 0) return answer_value(r == -ENOENT ? -ENOENT : -EACCES);
@@ -125,7 +164,8 @@ struct answer veil_shield_call_open(const struct request *q, int dirfd, uint64_t
         struct stat st;
         r = veil_shield_disk_lstat(s, p.path, &st);
         if (r == 0 && !S_ISREG(st.st_mode)) {
-            if (S_ISLNK(st.st_mode)) return answer_value(creating_excl ? -EEXIST : -ELOOP);
+            if (S_ISLNK(st.st_mode))
+                return path_only ? answer_continue() : answer_value(creating_excl ? -EEXIST : -ELOOP);
             if (creating_excl) return answer_value(-EEXIST);
             return answer_continue(); /* directories, fifos, sockets: nothing to decrypt */
         }
@@ -135,7 +175,6 @@ struct answer veil_shield_call_open(const struct request *q, int dirfd, uint64_t
         if (r == -ENOENT && p.must_be_dir) return answer_value(-EISDIR);
         if (r == 0 && !dac_allows(s, st.st_uid, st.st_gid, st.st_mode, open_want(flags))) return answer_value(-EACCES);
         if (r == -ENOENT && !may_create_in_parent(s, p.path)) return answer_value(-EACCES);
-        if (flags & O_TMPFILE) return answer_value(-EOPNOTSUPP);
         const uint8_t *key = veil_shield_key_for(s, v);
         if (!key) {
             veil_log_error("no key '%s' for %s", v->key_name ? v->key_name : "?", p.path);

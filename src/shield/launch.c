@@ -2,6 +2,7 @@
 /* fork + filter + execve, the listener handed over with SCM_RIGHTS, and the init loop. */
 #include "launch.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -9,6 +10,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -191,6 +193,47 @@ static int exit_code(int status) {
     return 1;
 }
 
+/* Our children by /proc (orphans of the application are re-parented to us, a subreaper). */
+static size_t kill_children(pid_t self) {
+    DIR *d = opendir("/proc");
+    if (!d) return 0;
+    size_t count = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+        char path[300], buf[512];
+        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n <= 0) continue;
+        buf[n] = 0;
+        /* "pid (comm) state ppid ...": comm may hold spaces and parentheses, so start after the last ')' */
+        char *p = strrchr(buf, ')');
+        int ppid;
+        if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1 || ppid != self) continue;
+        kill((pid_t)atoi(e->d_name), SIGKILL);
+        count++;
+    }
+    closedir(d);
+    return count;
+}
+
+/*
+ * When the application's main process is gone, what it left behind goes too
+ * (as in a container, where the kernel kills everything when PID 1 exits):
+ * without the supervisor those processes could not open a file anyway.
+ */
+static void kill_leftovers(void) {
+    pid_t self = getpid();
+    for (int round = 0; round < 100; round++) {
+        size_t n = kill_children(self);
+        while (waitpid(-1, NULL, WNOHANG) > 0) {}
+        if (n == 0) return;
+        usleep(10000);
+    }
+}
+
 int veil_shield_supervise(struct veil_shield *s, pid_t pid, unsigned writeback_seconds) {
     sigset_t set;
     forwarded_set(&set);
@@ -230,6 +273,7 @@ int veil_shield_supervise(struct veil_shield *s, pid_t pid, unsigned writeback_s
         }
     }
     close(sfd);
+    kill_leftovers();
     r = veil_shield_flush(s, true);
     if (r < 0) veil_log_error("final writeback failed: %s", veil_err_describe(r));
     veil_log_debug("%llu notifications served", (unsigned long long)veil_shield_notification_count(s));

@@ -301,8 +301,7 @@ int main(int argc, char **argv) {
         .policy = &policy,
         .key = attest ? veil_shield_attest_key : lookup_key,
         .key_ctx = attest,
-        .written_back = attest ? veil_shield_attest_written_back : NULL,
-        .written_back_ctx = attest,
+        .vault_hooks = attest ? veil_shield_attest_vault_hooks(attest) : NULL,
         .ephemeral_key = ephemeral->data,
         .threads = threads,
         .sync_wakeup = getenv("VEIL_SHIELD_NO_SYNC_WAKEUP") == NULL,
@@ -377,5 +376,11 @@ int main(int argc, char **argv) {
         kill(pid, SIGKILL);
         return 1;
     }
-    return veil_shield_supervise(s, pid, writeback_seconds);
+    int code = veil_shield_supervise(s, pid, writeback_seconds);
+    /*
+     * Leave without running any cleanup: processes the app left behind may
+     * still be calling, and the receiving threads use the manifest, the keys
+     * and OpenSSL until the very end. exit_group() stops them all at once.
+     */
+    _exit(code);
 }

@@ -250,7 +250,7 @@ int veil_shield_new(const struct veil_shield_options *o, struct veil_shield **re
     pthread_cond_init(&s->leader_free, NULL);
     int r = veil_shield_trusted_new(s->root_fd, hand_over_listener, s, &s->trusted);
     if (r >= 0) r = veil_shield_vault_new(s->root_size ? s->root : "/", hand_over_listener, s, &s->vault);
-    if (r >= 0 && o->written_back) veil_shield_vault_on_written_back(s->vault, o->written_back, o->written_back_ctx);
+    if (r >= 0 && o->vault_hooks) veil_shield_vault_set_hooks(s->vault, o->vault_hooks);
     if (r < 0) {
         veil_shield_trusted_free(s->trusted);
         close(s->root_fd);

@@ -8,6 +8,7 @@
 
 #include "base/macro.h"
 #include "policy.h"
+#include "vault-hooks.h"
 
 struct veil_nettls;
 
@@ -23,10 +24,9 @@ struct veil_shield_options {
     bool switch_ids;                        /* the app runs as app_uid/app_gid, not as the supervisor */
     uid_t app_uid;
     gid_t app_gid;                       /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP where the kernel has it */
-    /* Called after each encrypted write-back, under the vault's lock (attest.c reports volume
-     * versions); an error fails the write-back, and with it the application's fsync. NULL: none. */
-    int (*written_back)(void *ctx, const char *path, const uint8_t *key);
-    void *written_back_ctx;
+    /* Told about every encrypted file stored, loaded and removed (attest.c keeps volume
+     * versions with them); NULL: none. Must outlive the supervisor. */
+    const struct veil_shield_vault_hooks *vault_hooks;
     /* Attested TLS for the image's network rules (net.c, docs/nettls.md); NULL: bind/connect are not mediated. */
     struct veil_nettls *nettls;
 };

@@ -19,6 +19,7 @@
 #include "base/fileio.h"
 #include "base/secbuf.h"
 #include "encfile/encfile.h"
+#include "vault-hooks.h"
 
 struct copy {
     struct copy *next;
@@ -42,14 +43,11 @@ struct veil_shield_vault {
     char *root; /* host path of the image root, without trailing '/' ("" for "/") */
     pthread_mutex_t lock;
     struct copy *copies;
-    int (*written_back)(void *ctx, const char *path, const uint8_t *key);
-    void *written_back_ctx;
+    const struct veil_shield_vault_hooks *hooks;
 };
 
-void veil_shield_vault_on_written_back(struct veil_shield_vault *v, int (*fn)(void *ctx, const char *path, const uint8_t *key),
-                                       void *ctx) {
-    v->written_back = fn;
-    v->written_back_ctx = ctx;
+void veil_shield_vault_set_hooks(struct veil_shield_vault *v, const struct veil_shield_vault_hooks *hooks) {
+    v->hooks = hooks;
 }
 
 int veil_shield_vault_new(const char *root, void (*before_slow_work)(void *), void *ctx,
@@ -135,6 +133,16 @@ static int add_copy_locked(struct veil_shield_vault *v, const char *path, const 
         free(c);
         return -errno;
     }
+    /*
+     * The copy carries the file's owner and mode: a descriptor of it can be
+     * reopened through /proc/self/fd/N, and the kernel then checks these.
+     */
+    if (fchmod(memfd, mode & 07777) < 0 || (fchown(memfd, uid, gid) < 0 && errno != EPERM)) {
+        /* EPERM: an unprivileged supervisor (--root as a developer) runs as the app's own uid anyway */
+        free(c->path);
+        free(c);
+        return -errno;
+    }
     c->key = key;
     c->memfd = memfd;
     c->dev = st.st_dev;
@@ -167,6 +175,7 @@ static int load_locked(struct veil_shield_vault *v, const char *path, const uint
     if (v->before_slow_work) v->before_slow_work(v->ctx);
     veil_err_clear();
     r = veil_encfile_load_fd(fd, key, path, NULL, &plain, &version);
+    if (r >= 0 && v->hooks) r = v->hooks->loaded(v->hooks->ctx, path, key, version);
     if (r < 0) {
         veil_log_error("refusing encrypted file %s: %s", path, veil_err_describe(r));
         return r == -ENOMEM ? r : -EACCES;
@@ -194,12 +203,13 @@ static int writeback_locked(struct veil_shield_vault *v, struct copy *c) {
     if (r < 0) return r;
     if (v->before_slow_work) v->before_slow_work(v->ctx);
     veil_err_clear();
-    r = veil_encfile_store_fd(hp, c->key, c->path, c->version + 1, c->memfd, c->mode);
+    uint64_t next = v->hooks ? v->hooks->version_for(v->hooks->ctx, c->path, c->key, c->version + 1) : c->version + 1;
+    r = veil_encfile_store_fd(hp, c->key, c->path, next, c->memfd, c->mode);
     if (r < 0) return veil_log_errno(r, "cannot write back %s", c->path);
     restore_owner(hp, c->uid, c->gid);
-    c->version++;
+    c->version = next;
     note_synced(c);
-    return v->written_back ? v->written_back(v->written_back_ctx, c->path, c->key) : 0;
+    return v->hooks ? v->hooks->written(v->hooks->ctx, c->path, c->key, c->version) : 0;
 }
 
 static bool changed(const struct copy *c) {
@@ -249,7 +259,8 @@ int veil_shield_vault_open(struct veil_shield_vault *v, const char *path, const 
                 goto out;
             }
             mode_t m = mode & 07777;
-            r = veil_encfile_store(hp, key, path, 1, "", 0, m);
+            uint64_t first = v->hooks ? v->hooks->version_for(v->hooks->ctx, path, key, 1) : 1;
+            r = veil_encfile_store(hp, key, path, first, "", 0, m);
             if (r < 0) {
                 close(memfd);
                 /* a missing directory is the app's business; anything else is worth a line */
@@ -257,7 +268,11 @@ int veil_shield_vault_open(struct veil_shield_vault *v, const char *path, const 
                 goto out;
             }
             restore_owner(hp, uid, gid);
-            r = add_copy_locked(v, path, key, memfd, 1, m, uid, gid, &c);
+            if (v->hooks && (r = v->hooks->written(v->hooks->ctx, path, key, first)) < 0) {
+                close(memfd);
+                goto out;
+            }
+            r = add_copy_locked(v, path, key, memfd, first, m, uid, gid, &c);
             if (r < 0) {
                 close(memfd);
                 goto out;
@@ -340,7 +355,8 @@ int veil_shield_vault_rename(struct veil_shield_vault *v, const char *old_path, 
         r = load_locked(v, old_path, old_key, &c);
         if (r < 0) goto out;
     }
-    r = veil_encfile_store_fd(new_hp, new_key, new_path, c->version + 1, c->memfd, c->mode);
+    uint64_t next = v->hooks ? v->hooks->version_for(v->hooks->ctx, new_path, new_key, c->version + 1) : c->version + 1;
+    r = veil_encfile_store_fd(new_hp, new_key, new_path, next, c->memfd, c->mode);
     if (r < 0) {
         if (r != -ENOENT && r != -ENOTDIR) r = veil_log_errno(r, "cannot move %s to %s", old_path, new_path);
         goto out;
@@ -362,9 +378,12 @@ int veil_shield_vault_rename(struct veil_shield_vault *v, const char *old_path, 
     free(c->path);
     c->path = np;
     c->key = new_key;
-    c->version++;
+    c->version = next;
     note_synced(c);
-    if (v->written_back) r = v->written_back(v->written_back_ctx, new_path, new_key);
+    if (v->hooks) {
+        v->hooks->removed(v->hooks->ctx, old_path);
+        r = v->hooks->written(v->hooks->ctx, new_path, new_key, c->version);
+    }
 out:
     pthread_mutex_unlock(&v->lock);
     return r;
@@ -377,6 +396,7 @@ void veil_shield_vault_forget(struct veil_shield_vault *v, const char *path) {
         unlink_copy_locked(v, c);
         copy_free(c);
     }
+    if (v->hooks) v->hooks->removed(v->hooks->ctx, path);
     pthread_mutex_unlock(&v->lock);
 }
 

@@ -27,8 +27,8 @@ int veil_shield_vault_new(const char *root, void (*before_slow_work)(void *), vo
                           struct veil_shield_vault **ret) _warn_unused_;
 void veil_shield_vault_free(struct veil_shield_vault *v);
 /* Call fn after every successful write-back (under the vault's lock); its error becomes the write-back's. */
-void veil_shield_vault_on_written_back(struct veil_shield_vault *v, int (*fn)(void *ctx, const char *path, const uint8_t *key),
-                                       void *ctx);
+struct veil_shield_vault_hooks;
+void veil_shield_vault_set_hooks(struct veil_shield_vault *v, const struct veil_shield_vault_hooks *hooks);
 
 /*
  * Open (O_CREAT/O_EXCL/O_TRUNC/O_APPEND/access mode honoured) and return a fresh

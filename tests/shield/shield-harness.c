@@ -165,5 +165,5 @@ int main(int argc, char **argv) {
         veil_log_errno(r, "cannot serve");
         return 1;
     }
-    return veil_shield_supervise(s, pid, 5);
+    _exit(veil_shield_supervise(s, pid, 5)); /* no cleanup while receivers may still run */
 }

@@ -36,11 +36,12 @@ with open("/data/out.txt", "w") as f:
     f.write("$SENTINEL")
     f.flush()
     os.fsync(f.fileno())
-try:
-    open("/data/root-only.txt").read()
-    print("root-only: readable", flush=True)
-except PermissionError:
-    print("root-only: EACCES", flush=True)
+for path in ("/data/root-only.txt", "/etc/root-only.conf"):
+    try:
+        open(path).read()
+        print("root-only: readable", path, flush=True)
+    except PermissionError:
+        print("root-only: EACCES", path, flush=True)
 print("uid", os.getuid(), "pid", os.getpid(), "ready", flush=True)
 while True:
     time.sleep(1)
@@ -48,6 +49,8 @@ EOF
 echo "input inside the container" > "$root/data/input.txt"
 echo "for root only" > "$root/data/root-only.txt"
 chmod 600 "$root/data/root-only.txt"
+echo "trusted, for root only" > "$root/etc/root-only.conf"
+chmod 600 "$root/etc/root-only.conf"
 chown 1000:1000 "$root/data"
 # the app runs as an unprivileged user: the supervisor must still read its memory without CAP_SYS_PTRACE
 "$MKIMAGE" --arg /usr/bin/python3 --arg -u --arg /app/main.py --env PATH=/usr/bin --cwd /app --user 1000:1000 \
@@ -68,7 +71,8 @@ podman logs "$name" >"$work/log" 2>&1
 check "the wrapped image runs under podman (runc, no privileges, no added capabilities)" grep -q ready "$work/log"
 check "the app (uid 1000) reads its encrypted data inside the container" \
   bash -c "grep -q 'input: input inside the container' '$work/log' && grep -q 'uid 1000 pid' '$work/log'"
-check "the image's permission bits still apply to files the shield opens for the app" grep -q "root-only: EACCES" "$work/log"
+check "the image's permission bits still apply to files the shield opens for the app (encrypted and trusted)" \
+  bash -c "grep -q 'root-only: EACCES /data/root-only.txt' '$work/log' && grep -q 'root-only: EACCES /etc/root-only.conf' '$work/log'"
 check "veil-run is PID 1 and runs the app in development mode loudly" \
   bash -c "podman exec '$name' sh -c 'tr \"\\\\0\" \" \" < /proc/1/cmdline' | grep -q veil-run && grep -q 'DEVELOPMENT MODE' '$work/log'"
 

@@ -9,7 +9,7 @@ work=$(mktemp -d /var/tmp/veil-shield-python.XXXXXX)
 [ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
 root=$work/root
 key=$work/image.key
-SENTINEL=VEIL-SENTINEL-7f3a9c
+SENTINEL=VEIL-SENTINEL-$(od -An -N8 -tx1 /dev/urandom | tr -d " \n")  # random: no file holds it beforehand
 
 python_root "$root"
 copy_binary "$root" /usr/lib/python3.11/lib-dynload/_ctypes.cpython-311-x86_64-linux-gnu.so  # libffi
@@ -34,6 +34,16 @@ if what == "main":
     os.rename("/data/report.tmp", "/data/report.txt")
     st = os.stat("/data/report.txt")
     print("report size", st.st_size)
+    import tempfile
+    for d in ("/tmp", "/data"):
+        with tempfile.TemporaryFile(dir=d) as f:  # O_TMPFILE where the kernel has it
+            f.write(sentinel.encode() * 100)
+            f.seek(0)
+            assert f.read(len(sentinel)) == sentinel.encode()
+    fd = os.open("/data", os.O_TMPFILE | os.O_RDWR, 0o600)
+    os.write(fd, sentinel.encode())
+    print("tmpfile read back:", os.pread(fd, len(sentinel), 0) == sentinel.encode())
+    os.close(fd)
     with open("/tmp/scratch", "w") as f:
         f.write(sentinel)
     assert open("/tmp/scratch").read() == sentinel
@@ -157,6 +167,8 @@ elif what == "semantics":
     t("relative-with-cwd", lambda: (os.chdir("/data"), open("from-tmp").read())[1], "ephemeral")
     t("dirfd-relative", lambda: os.read(os.open("from-tmp", os.O_RDONLY, dir_fd=os.open("/data", os.O_RDONLY)), 20), b"ephemeral")
     t("statx-size", lambda: os.stat("/data/from-tmp").st_size, 9)
+    t("o-path-points-at-the-copy", lambda: os.fstat(os.open("/data/from-tmp", os.O_PATH)).st_size, 9)
+    t("o-path-unknown-refused", lambda: os.open("/etc/shadow", os.O_PATH), ("errno", errno.EACCES))
     import resource
     resource.setrlimit(resource.RLIMIT_NOFILE, (16, 16))
     def exhaust():
@@ -181,7 +193,8 @@ scenario() { printf '%s' "$*" > "$work/scenario"; "$VEIL" pfs encrypt --key "$ke
 
 "$MKIMAGE" --arg /usr/bin/python3 --arg /app/main.py --env PATH=/usr/bin --env LANG=C.UTF-8 --cwd /app \
   --encrypt /app --encrypt /data --runtime "$VEIL_RUN" --key-out "$key" "$root" || { echo "1..0 # mkimage failed"; exit 1; }
-echo 1..52
+echo "not in the manifest" > "$root/etc/shadow"
+echo 1..55
 
 run() { FOO=host-secret "$VEIL_RUN" --root "$root" --dev-key-file "$key" "$@" >"$work/out" 2>"$work/err"; }
 
@@ -192,6 +205,7 @@ check "python3 runs with encrypted /app (script and imported module)" grep -q "h
 [ $rc -eq 0 ] || { cat "$work/out" "$work/err" >&2; }
 check "reads an encrypted data file" grep -q "input: input for the app" "$work/out"
 check "stat reports the plaintext size" grep -q "report size $(( ${#SENTINEL} * 1001 + 3 ))" "$work/out"
+check "O_TMPFILE files live in memory (read back; the sentinel scan below finds nothing)" grep -q "tmpfile read back: True" "$work/out"
 check "O_APPEND appends, O_EXCL refuses an existing file" bash -c "grep -q 'appended size $(( ${#SENTINEL} * 1001 + 11 ))' '$work/out' && grep -q 'O_EXCL ok' '$work/out'"
 check "fork: the child's file is seen by the parent" grep -q "child wrote: from the child" "$work/out"
 check "exec of a trusted binary from a child process" grep -q "exec: 42" "$work/out"
@@ -247,7 +261,7 @@ scenario semantics; run
 while read -r _ name result; do
   if [ "$result" = ok ]; then ok "semantics: $name"; else not_ok "semantics: $name ($result)"; fi
 done < <(grep '^SEM ' "$work/out")
-[ "$(grep -c '^SEM ' "$work/out")" -eq 26 ] || { not_ok "semantics: all 26 checks ran"; cat "$work/err" >&2; }
+[ "$(grep -c '^SEM ' "$work/out")" -eq 28 ] || { not_ok "semantics: all 28 checks ran"; cat "$work/err" >&2; }
 
 # --- tampering -------------------------------------------------------------------------------------------
 cp "$root/data/input.txt" "$work/input.good"

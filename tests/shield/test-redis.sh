@@ -13,7 +13,7 @@ trap cleanup EXIT
 root=$work/root
 key=$work/image.key
 port=$(( 20000 + RANDOM % 20000 ))
-SENTINEL=VEIL-REDIS-SENTINEL-51c2
+SENTINEL=VEIL-REDIS-SENTINEL-$(od -An -N8 -tx1 /dev/urandom | tr -d " \n")  # random: no file holds it beforehand
 
 base_root "$root"
 copy_binary "$root" /usr/bin/redis-server
