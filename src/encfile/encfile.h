@@ -149,3 +149,23 @@ int veil_encfile_store(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY
                        mode_t mode) _warn_unused_;
 int veil_encfile_store_fd(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE],
                           const char *logical_path, uint64_t version, int src_fd, mode_t mode) _warn_unused_;
+
+/*
+ * Deterministic store, for conversion time (`veil wrap`): like store/store_fd,
+ * but the file id and the salt are derived (HMAC under a key derived from `key`)
+ * from the logical path, the version, the size and a digest of the whole
+ * plaintext, so the same (key, path, version, content) always gives the same
+ * bytes, and any other content gets another file id and salt, so no key/nonce
+ * pair ever seals two different plaintexts (docs/encfile.md, "Deterministic
+ * store"). Costs one extra SHA-256 pass over the plaintext. store_fd_deterministic
+ * never makes holes; unless src_fd is a memfd sealed against writes and size
+ * changes (F_SEAL_WRITE|F_SEAL_SHRINK|F_SEAL_GROW), it re-hashes each run before
+ * sealing it and fails with -EBUSY, leaving nothing behind, if the plaintext
+ * changed between the two passes. Later flushes and stores (veil-run) stay random.
+ */
+int veil_encfile_store_deterministic(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE],
+                                     const char *logical_path, uint64_t version, const void *data, size_t size,
+                                     mode_t mode) _warn_unused_;
+int veil_encfile_store_fd_deterministic(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE],
+                                        const char *logical_path, uint64_t version, int src_fd,
+                                        mode_t mode) _warn_unused_;

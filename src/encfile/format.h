@@ -121,6 +121,19 @@ struct encfile_keys {
 void encfile_keys_init(struct encfile_keys *k, const uint8_t *volume_key, const uint8_t file_id[VEIL_ENCFILE_FILE_ID_SIZE]);
 void encfile_keys_done(struct encfile_keys *k);
 int encfile_keys_get(struct encfile_keys *k, const uint8_t salt[ENCFILE_SALT_SIZE], struct veil_aead **ret) _warn_unused_;
+/*
+ * Deterministic store (docs/encfile.md, "Deterministic store"): the content
+ * digest is SHA-256(label || u64 size || SHA-256 of each run of
+ * ENCFILE_STORE_RUN nodes), begun here and fed the run digests by the caller;
+ * file id and salt are HMACs under a key derived from the volume key.
+ */
+#define ENCFILE_STORE_RUN 8
+struct veil_hash;
+int encfile_content_digest_begin(uint64_t size, struct veil_hash **ret) _warn_unused_;
+/* k_det: 32 bytes of the caller's secure memory for K_det (wiped before return). */
+int encfile_deterministic_ids(const uint8_t key[VEIL_ENCFILE_KEY_SIZE], uint8_t k_det[32], const char *logical_path,
+                              uint64_t version, uint64_t size, const uint8_t content_digest[32],
+                              uint8_t ret_file_id[VEIL_ENCFILE_FILE_ID_SIZE], uint8_t ret_salt[ENCFILE_SALT_SIZE]) _warn_unused_;
 /* A fresh random salt (never all-zero). */
 int encfile_new_salt(uint8_t ret[ENCFILE_SALT_SIZE]) _warn_unused_;
 

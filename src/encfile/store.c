@@ -7,11 +7,12 @@
 
 #include "base/err.h"
 #include "base/fileio.h"
+#include "crypto/hash.h"
 #include "crypto/random.h"
 #include "handle.h"
 
-/* Nodes sealed per pwrite. */
-#define STORE_RUN 8
+/* Nodes sealed per pwrite (and hashed per run digest of a deterministic store). */
+#define STORE_RUN ENCFILE_STORE_RUN
 
 /* Is [offset, offset+size) of fd entirely a hole? Only asked of sparse-capable sources. */
 static bool range_is_hole(int fd, uint64_t offset, uint64_t size) {
@@ -25,7 +26,64 @@ struct store_source {
     int fd;
     struct veil_secbuf *plain; /* STORE_RUN nodes of plaintext read from fd */
     bool sparse;               /* fd answers SEEK_DATA */
+    /* deterministic store from an fd that may change: each run is checked against the
+     * digest the salt was derived from before it is sealed (store_common sets run_digest) */
+    bool recheck;
+    const uint8_t (*run_digest)[VEIL_SHA256_SIZE];
 };
+
+/* Read the non-hole nodes of the run starting at data node `first` (from fd; memory needs no read). */
+static int source_run(struct store_source *src, const struct encfile_geometry *g, uint64_t first, uint64_t count,
+                      const bool *hole, const uint8_t **ret) {
+    uint64_t offset = first * ENCFILE_NODE_SIZE;
+    if (src->data) {
+        *ret = src->data + offset;
+        return 0;
+    }
+    for (uint64_t j = 0; j < count; j++) {
+        if (hole[j]) continue;
+        int r = veil_pread_all(src->fd, src->plain->data + j * ENCFILE_NODE_SIZE, encfile_node_size(g, 0, first + j),
+                               (off_t)(offset + j * ENCFILE_NODE_SIZE));
+        if (r < 0) return veil_err(r, "cannot read the plaintext: %s", veil_err_msg());
+    }
+    *ret = src->plain->data;
+    return 0;
+}
+
+/*
+ * The content digest of a deterministic store: SHA-256 of each run of STORE_RUN
+ * nodes (kept in `runs`), then SHA-256 over the size and those digests. Runs
+ * let the sealing pass check, before it seals anything, that an fd still holds
+ * the bytes the salt was derived from.
+ */
+static int content_digest(struct store_source *src, const struct encfile_geometry *g,
+                          uint8_t (*runs)[VEIL_SHA256_SIZE], uint8_t ret[VEIL_SHA256_SIZE]) {
+    static const bool no_holes[STORE_RUN];
+    _cleanup_(veil_hash_freep) struct veil_hash *h = NULL;
+    int r = encfile_content_digest_begin(g->size, &h);
+    if (r < 0) return r;
+    for (uint64_t first = 0; first < g->count[0]; first += STORE_RUN) {
+        uint64_t count = MIN((uint64_t)STORE_RUN, g->count[0] - first);
+        uint64_t offset = first * ENCFILE_NODE_SIZE;
+        const uint8_t *plain;
+        if ((r = source_run(src, g, first, count, no_holes, &plain)) < 0) return r;
+        uint8_t *digest = runs[first / STORE_RUN];
+        if ((r = veil_sha256(plain, (size_t)MIN(count * ENCFILE_NODE_SIZE, g->size - offset), digest)) < 0) return r;
+        if ((r = veil_hash_update(h, digest, VEIL_SHA256_SIZE)) < 0) return r;
+    }
+    return veil_hash_final(h, ret);
+}
+
+/* Run digests are unkeyed hashes of plaintext: wiped, not just freed. */
+struct run_digests {
+    size_t count;
+    uint8_t (*digest)[VEIL_SHA256_SIZE];
+};
+
+static void run_digests_done(struct run_digests *runs) {
+    if (runs->digest) veil_wipe(runs->digest, runs->count * VEIL_SHA256_SIZE);
+    free(runs->digest);
+}
 
 static int store_nodes(int out, struct encfile_keys *k, const uint8_t salt[ENCFILE_SALT_SIZE],
                        const struct encfile_geometry *g, struct store_source *src, struct encfile_entry *level0) {
@@ -36,19 +94,20 @@ static int store_nodes(int out, struct encfile_keys *k, const uint8_t salt[ENCFI
         uint64_t offset = first * ENCFILE_NODE_SIZE;
         size_t size = (size_t)MIN(count * ENCFILE_NODE_SIZE, g->size - offset);
         bool hole[STORE_RUN] = { false };
-        const uint8_t *plain = src->data ? src->data + offset : src->plain->data;
+        const uint8_t *plain;
         int r;
 
-        if (!src->data) {
-            for (uint64_t j = 0; src->sparse && j < count; j++)
-                hole[j] = range_is_hole(src->fd, offset + j * ENCFILE_NODE_SIZE, encfile_node_size(g, 0, first + j));
-            /* read the non-hole nodes (holes read as zeros anyway, but need not be read) */
-            for (uint64_t j = 0; j < count; j++) {
-                if (hole[j]) continue;
-                r = veil_pread_all(src->fd, src->plain->data + j * ENCFILE_NODE_SIZE, encfile_node_size(g, 0, first + j),
-                                   (off_t)(offset + j * ENCFILE_NODE_SIZE));
-                if (r < 0) return veil_err(r, "cannot read the plaintext: %s", veil_err_msg());
-            }
+        for (uint64_t j = 0; !src->data && src->sparse && j < count; j++)
+            hole[j] = range_is_hole(src->fd, offset + j * ENCFILE_NODE_SIZE, encfile_node_size(g, 0, first + j));
+        /* read the non-hole nodes (holes read as zeros anyway, but need not be read) */
+        if ((r = source_run(src, g, first, count, hole, &plain)) < 0) return r;
+        if (src->run_digest) {
+            /* never seal other bytes under a salt derived from these (that would reuse nonces) */
+            uint8_t digest[VEIL_SHA256_SIZE];
+            if ((r = veil_sha256(plain, size, digest)) < 0) return r;
+            bool same = !memcmp(digest, src->run_digest[first / STORE_RUN], sizeof(digest));
+            veil_wipe(digest, sizeof(digest));
+            if (!same) return veil_err(-EBUSY, "the plaintext changed while it was being stored");
         }
         for (uint64_t j = 0; j < count; j++) {
             if (hole[j]) continue;
@@ -75,7 +134,7 @@ static int store_nodes(int out, struct encfile_keys *k, const uint8_t salt[ENCFI
 }
 
 static int store_common(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const char *logical_path,
-                        uint64_t version, struct store_source *src, uint64_t size, mode_t mode) {
+                        uint64_t version, struct store_source *src, uint64_t size, mode_t mode, bool deterministic) {
     _cleanup_secbuf_ struct veil_secbuf *secret = NULL;
     struct encfile_geometry g;
     struct encfile_header header = { .version = version };
@@ -90,12 +149,27 @@ static int store_common(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KE
         return veil_err(-EINVAL, "logical path longer than %d bytes", VEIL_ENCFILE_PATH_MAX);
     r = encfile_geometry(size, &g);
     if (r < 0) return r;
-    r = veil_secbuf_new(2 * 32, &secret);
+    /* volume key, K_hdr, and K_det for a deterministic store */
+    r = veil_secbuf_new(3 * 32, &secret);
     if (r < 0) return r;
     memcpy(secret->data, key, VEIL_ENCFILE_KEY_SIZE);
-    r = veil_random(header.file_id, sizeof(header.file_id));
-    if (r >= 0) r = encfile_header_key(secret->data, header.file_id, secret->data + 32);
-    if (r >= 0) r = encfile_new_salt(salt);
+    _cleanup_(run_digests_done) struct run_digests runs = { 0 };
+    if (deterministic) {
+        uint8_t digest[VEIL_SHA256_SIZE];
+        runs.count = (size_t)MAX((uint64_t)1, (g.count[0] + STORE_RUN - 1) / STORE_RUN);
+        runs.digest = calloc(runs.count, VEIL_SHA256_SIZE);
+        if (!runs.digest) return -ENOMEM;
+        r = content_digest(src, &g, runs.digest, digest);
+        if (r >= 0) r = encfile_deterministic_ids(secret->data, secret->data + 64, logical_path, version, size, digest, header.file_id, salt);
+        veil_wipe(digest, sizeof(digest));
+        if (r < 0) return r;
+        if (src->recheck) src->run_digest = (const uint8_t (*)[VEIL_SHA256_SIZE])runs.digest;
+    } else {
+        r = veil_random(header.file_id, sizeof(header.file_id));
+        if (r >= 0) r = encfile_new_salt(salt);
+        if (r < 0) return r;
+    }
+    r = encfile_header_key(secret->data, header.file_id, secret->data + 32);
     if (r < 0) return r;
     _cleanup_free_ struct encfile_entry *level0 = calloc(MAX((uint64_t)1, g.count[0]), sizeof(*level0));
     if (!level0) return -ENOMEM;
@@ -118,16 +192,34 @@ static int store_common(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KE
     return veil_atomic_commit(&pending);
 }
 
-int veil_encfile_store(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const char *logical_path,
-                       uint64_t version, const void *data, size_t size, mode_t mode) {
+static int store_buffer(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const char *logical_path,
+                        uint64_t version, const void *data, size_t size, mode_t mode, bool deterministic) {
     static const uint8_t empty[1];
     if (!data && size) return veil_err(-EINVAL, "no data to store");
     struct store_source src = { .data = data ? data : empty, .fd = -1 };
-    return store_common(disk_path, key, logical_path, version, &src, size, mode);
+    return store_common(disk_path, key, logical_path, version, &src, size, mode, deterministic);
 }
 
-int veil_encfile_store_fd(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const char *logical_path,
-                          uint64_t version, int src_fd, mode_t mode) {
+int veil_encfile_store(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const char *logical_path,
+                       uint64_t version, const void *data, size_t size, mode_t mode) {
+    return store_buffer(disk_path, key, logical_path, version, data, size, mode, false);
+}
+
+int veil_encfile_store_deterministic(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE],
+                                     const char *logical_path, uint64_t version, const void *data, size_t size,
+                                     mode_t mode) {
+    return store_buffer(disk_path, key, logical_path, version, data, size, mode, true);
+}
+
+/* A memfd sealed against writes and size changes cannot change under us. */
+static bool fd_is_sealed(int fd) {
+    const int needed = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW;
+    int seals = fcntl(fd, F_GET_SEALS);
+    return seals >= 0 && (seals & needed) == needed;
+}
+
+static int store_from_fd(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const char *logical_path,
+                         uint64_t version, int src_fd, mode_t mode, bool deterministic) {
     struct stat st;
     if (fstat(src_fd, &st) < 0) return veil_err(-errno, "cannot stat the plaintext");
     if (S_ISDIR(st.st_mode)) return veil_err(-EISDIR, "the plaintext is a directory");
@@ -138,12 +230,28 @@ int veil_encfile_store_fd(const char *disk_path, const uint8_t key[VEIL_ENCFILE_
     int r = veil_secbuf_new(STORE_RUN * ENCFILE_NODE_SIZE, &plain);
     if (r < 0) return r;
     struct store_source src = { .fd = src_fd, .plain = plain };
+    if (deterministic) {
+        /* no holes: the output depends on the content only, not on how the source stores it;
+         * a source that can change gets each run re-checked before it is sealed */
+        src.recheck = !fd_is_sealed(src_fd);
+        return store_common(disk_path, key, logical_path, version, &src, (uint64_t)st.st_size, mode, true);
+    }
     /* SEEK_DATA moves the offset the caller may share: put it back afterwards */
     off_t saved = lseek(src_fd, 0, SEEK_CUR);
     src.sparse = saved >= 0 && (lseek(src_fd, 0, SEEK_DATA) >= 0 || errno == ENXIO);
-    r = store_common(disk_path, key, logical_path, version, &src, (uint64_t)st.st_size, mode);
+    r = store_common(disk_path, key, logical_path, version, &src, (uint64_t)st.st_size, mode, false);
     if (saved >= 0) (void)lseek(src_fd, saved, SEEK_SET);
     return r;
+}
+
+int veil_encfile_store_fd(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const char *logical_path,
+                          uint64_t version, int src_fd, mode_t mode) {
+    return store_from_fd(disk_path, key, logical_path, version, src_fd, mode, false);
+}
+
+int veil_encfile_store_fd_deterministic(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE],
+                                        const char *logical_path, uint64_t version, int src_fd, mode_t mode) {
+    return store_from_fd(disk_path, key, logical_path, version, src_fd, mode, true);
 }
 
 static int load_handle(struct veil_encfile *f, struct veil_secbuf **ret_data, uint64_t *ret_version) {

@@ -222,6 +222,7 @@ int veil_azure_verify_evidence(const struct veil_evidence *ev, const struct veil
 }
 
 int veil_hw_detect(const uint8_t *data, size_t size, enum veil_tee *ret) {
+    if (!data || size == 0) return veil_err(-EBADMSG, "empty evidence");
     struct veil_cursor c = veil_cursor_make(data, size);
     uint32_t u32;
     uint16_t version, key_type;

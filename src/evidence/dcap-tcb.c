@@ -69,7 +69,7 @@ static int component_svn(const json_t *tcb, const char *array, int i, long long 
         return 0;
     }
     if (strcmp(array, "sgxtcbcomponents")) return -EBADMSG;
-    char key[24];
+    char key[32];
     snprintf(key, sizeof(key), "sgxtcbcomp%02dsvn", i + 1);
     const json_t *svn = json_object_get(tcb, key);
     if (!json_is_integer(svn)) return -EBADMSG;

@@ -164,7 +164,7 @@ static int emit_group(struct image_emit *e, struct image_node **group, size_t co
     int r = veil_hash_new(VEIL_HASH_SHA256, &h);
     if (r < 0) return r;
     _cleanup_close_ int memfd = -1;
-    if (any_encrypted && (memfd = memfd_create("veil-plaintext", MFD_CLOEXEC)) < 0) return -errno;
+    if (any_encrypted && (memfd = memfd_create("veil-plaintext", MFD_CLOEXEC | MFD_ALLOW_SEALING)) < 0) return -errno;
     if (first_plain && (r = write_header(e, first_plain, expected, NULL)) < 0) return r;
 
     uint64_t total = 0;
@@ -181,6 +181,9 @@ static int emit_group(struct image_emit *e, struct image_node **group, size_t co
         image_progress_add(e->progress, size);
     }
     if (total != expected) return veil_err(-EBADMSG, "%s changed while it was being wrapped", group[0]->path);
+    /* sealed, the plaintext cannot change, so the deterministic store need not re-check it */
+    if (memfd >= 0 && fcntl(memfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+        return veil_err(-errno, "cannot seal the plaintext of %s", group[0]->path);
     uint8_t digest[VEIL_SHA256_SIZE];
     if ((r = veil_hash_final(h, digest)) < 0) return r;
     for (size_t i = 0; i < count; i++) {
@@ -201,7 +204,8 @@ static int emit_group(struct image_emit *e, struct image_node **group, size_t co
         _cleanup_free_ char *tmp = NULL;
         bool small = e->shm_dir && n->size <= SHM_MAX_FILE;
         if (asprintf(&tmp, "%s/encrypted", small ? e->shm_dir : e->tmp_dir) < 0) return -ENOMEM;
-        if ((r = veil_encfile_store_fd(tmp, e->key, n->path, 1, memfd, 0600)) < 0) {
+        /* derived file id and salt: the same content, path and key give the same bytes (reproducible) */
+        if ((r = veil_encfile_store_fd_deterministic(tmp, e->key, n->path, 1, memfd, 0600)) < 0) {
             char detail[512];
             snprintf(detail, sizeof(detail), "%s", veil_err_msg()); /* veil_err() reuses that buffer */
             return veil_err(r, "encrypting %s: %s", n->path, detail);

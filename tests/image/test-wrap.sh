@@ -19,7 +19,7 @@ n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; [ $# -gt 1 ] && echo "# $2"; }
 check() { local what=$1; shift; if "$@" >log 2>&1; then ok "$what"; else not_ok "$what" "$(tail -3 log | tr '\n' ' ')"; fi; }
-echo "1..31"
+echo "1..33"
 
 # --- a base image: busybox-static, a user, an application directory ---
 mkdir -p root/bin root/etc root/app root/tmp root/usr/lib
@@ -170,6 +170,7 @@ m2=$("$veil" inspect --json k2.tar | python3 -c 'import json,sys; print(json.loa
 if [ -n "$m1" ] && [ "$m1" = "$m2" ] && [ "$(stat -c %a k1.key)" = 600 ] && [ ! -e k2.tar.key ]; then
     ok "with encryption and the same key (--key): same measurement; key file 0600"
 else not_ok "encrypted re-wrap" "$m1 vs $m2"; fi
+check "with encryption and the same key (--key): byte-identical archives" cmp k1.tar k2.tar
 
 # --- one byte changed in one file changes the measurement ---
 cp -a root root2 && printf 'X' | dd of=root2/app/main.py bs=1 seek=0 conv=notrunc 2>/dev/null
@@ -178,6 +179,14 @@ wrap root2 -o d2.tar --entrypoint /bin/sh --arg -c --arg true -t x:1
 a=$("$veil" inspect --json d1.tar | python3 -c 'import json,sys; print(json.load(sys.stdin)["measurement"])')
 b=$("$veil" inspect --json d2.tar | python3 -c 'import json,sys; print(json.load(sys.stdin)["measurement"])')
 if [ -n "$a" ] && [ -n "$b" ] && [ "$a" != "$b" ]; then ok "changing one byte of one file changes the measurement"; else not_ok "measurement sensitivity" "$a $b"; fi
+# the same with the changed file encrypted: its ciphertext and the measurement both change
+wrap root -o e1.tar --entrypoint /bin/sh --arg -c --arg true -t x:1 --encrypt /app --key k1.key
+wrap root2 -o e2.tar --entrypoint /bin/sh --arg -c --arg true -t x:1 --encrypt /app --key k1.key
+a=$("$veil" inspect --json e1.tar | python3 -c 'import json,sys; print(json.load(sys.stdin)["measurement"])')
+b=$("$veil" inspect --json e2.tar | python3 -c 'import json,sys; print(json.load(sys.stdin)["measurement"])')
+if [ -n "$a" ] && [ -n "$b" ] && [ "$a" != "$b" ] && ! cmp -s e1.tar e2.tar; then
+    ok "with --encrypt and --key: one byte changed in an encrypted file changes the measurement and the archive"
+else not_ok "encrypted measurement sensitivity" "$a $b"; fi
 
 # --- directory output, decryptable with the image key ---
 check "wrap to a directory (-o DIR/)" wrap root -o outdir/ --entrypoint /bin/cat --arg /app/data.txt --encrypt /app
