@@ -5,6 +5,7 @@
 #include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,11 @@ static int read_sockaddr(const struct request *q, uint64_t addr, uint64_t size, 
     return 0;
 }
 
+/* Not an address the rules can name (another family, a bad size or pointer): the kernel answers as before. */
+static bool not_ours(int r) {
+    return r == -EAFNOSUPPORT || r == -EINVAL || r == -EFAULT;
+}
+
 static uint16_t sockaddr_port(const struct sockaddr_storage *ss) {
     return ntohs(ss->ss_family == AF_INET ? ((const struct sockaddr_in *)ss)->sin_port
                                           : ((const struct sockaddr_in6 *)ss)->sin6_port);
@@ -69,8 +75,8 @@ struct app_socket {
 
 /*
  * A duplicate of the application's socket `fd` (pidfd_getfd, the same access
- * check as process_vm_readv). ENOTSOCK and the like: not ours to judge, the
- * kernel answers the call.
+ * check as process_vm_readv). Callers fail closed: a protected port or
+ * destination whose socket cannot be examined is refused, never let through.
  */
 static int take_app_socket(const struct request *q, int fd, struct app_socket *ret) {
     char path[64];
@@ -104,12 +110,15 @@ struct answer veil_shield_call_bind(const struct request *q) {
     if (!n) return answer_continue();
     struct sockaddr_storage want;
     socklen_t want_size;
-    if (read_sockaddr(q, veil_shield_arg(q, 1), veil_shield_arg(q, 2), &want, &want_size) < 0) return answer_continue();
+    int r = read_sockaddr(q, veil_shield_arg(q, 1), veil_shield_arg(q, 2), &want, &want_size);
+    if (r < 0) return not_ours(r) ? answer_continue() : answer_value(-EACCES); /* unreadable: fail closed */
     const struct veil_nettls_listen *rule = veil_nettls_rules_find_listen(veil_nettls_rules(n), sockaddr_port(&want));
     if (!rule) return answer_continue();
     struct app_socket as;
-    if (take_app_socket(q, (int)veil_shield_arg(q, 0), &as) < 0) return answer_continue();
+    r = take_app_socket(q, (int)veil_shield_arg(q, 0), &as);
+    if (r < 0) return answer_value(r == -EBADF || r == -ENOTSOCK ? r : -EACCES);
     _cleanup_close_ int fd = as.fd;
+    /* UDP is not covered by the rules; a family mismatch is the kernel's EINVAL */
     if (as.type != SOCK_STREAM || as.family != want.ss_family) return answer_continue();
     int v6only = -1;
     socklen_t size = sizeof(v6only);
@@ -120,7 +129,7 @@ struct answer veil_shield_call_bind(const struct request *q) {
     else ((struct sockaddr_in6 *)&app)->sin6_addr = in6addr_loopback;
     if (bind(fd, (struct sockaddr *)&app, app_size) < 0 || getsockname(fd, (struct sockaddr *)&app, &app_size) < 0)
         return answer_value(-errno);
-    int r = veil_nettls_serve(n, rule, (struct sockaddr *)&want, want_size, v6only, (struct sockaddr *)&app, app_size);
+    r = veil_nettls_serve(n, rule, (struct sockaddr *)&want, want_size, v6only, (struct sockaddr *)&app, app_size);
     if (r < 0) {
         veil_log_warning("cannot serve attested TLS on port %u: %s", rule->port, strerror(-r));
         return answer_value(r);
@@ -180,15 +189,17 @@ struct answer veil_shield_call_connect(const struct request *q) {
     if (!n) return answer_continue();
     struct sockaddr_storage dest;
     socklen_t dest_size;
-    if (read_sockaddr(q, veil_shield_arg(q, 1), veil_shield_arg(q, 2), &dest, &dest_size) < 0) return answer_continue();
+    int r = read_sockaddr(q, veil_shield_arg(q, 1), veil_shield_arg(q, 2), &dest, &dest_size);
+    if (r < 0) return not_ours(r) ? answer_continue() : answer_value(-ECONNREFUSED); /* unreadable: fail closed */
     const struct veil_nettls_connect *rule = veil_nettls_rules_find_connect(veil_nettls_rules(n), (struct sockaddr *)&dest, dest_size);
     if (!rule) return answer_continue();
     struct app_socket as;
-    if (take_app_socket(q, (int)veil_shield_arg(q, 0), &as) < 0) return answer_continue();
+    r = take_app_socket(q, (int)veil_shield_arg(q, 0), &as);
+    if (r < 0) return answer_value(r == -EBADF || r == -ENOTSOCK ? r : -ECONNREFUSED);
     _cleanup_close_ int fd = as.fd;
     if (as.type != SOCK_STREAM) return answer_continue();
     int pair[2];
-    int r = veil_nettls_loopback_pair(as.family, pair);
+    r = veil_nettls_loopback_pair(as.family, pair);
     if (r < 0) return answer_value(-ECONNREFUSED);
     copy_options(fd, pair[0]);
     if ((as.flags & O_NONBLOCK) && fcntl(pair[0], F_SETFL, O_RDWR | O_NONBLOCK) < 0) r = -errno;
