@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -111,6 +112,15 @@ int veil_shield_filter_install(int *ret_listener) {
         for (size_t i = 0; i < ELEMENTSOF(network); i++) {
             prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (__u32)network[i], 0, 1);
             prog[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
+        }
+        /* TCP Fast Open connects inside sendto/sendmsg, without connect(): refused, so nothing bypasses the rules */
+        static const long fastopen[][2] = { { __NR_sendto, 3 }, { __NR_sendmsg, 2 }, { __NR_sendmmsg, 3 } };
+        for (size_t i = 0; i < ELEMENTSOF(fastopen); i++) {
+            prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (__u32)fastopen[i][0], 0, 4);
+            prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, (__u32)ARG_LO(fastopen[i][1]));
+            prog[n++] = JUMP(BPF_JMP | BPF_JSET | BPF_K, MSG_FASTOPEN, 0, 1);
+            prog[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EOPNOTSUPP);
+            prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)); /* reload for the next test */
         }
     }
     size_t count = ELEMENTSOF(mediated);

@@ -56,12 +56,18 @@ cat > "$work/client-src/app/get.py" <<PY
 import urllib.request
 print(urllib.request.urlopen("http://127.0.0.1:$port/$SENTINEL.txt", timeout=20).read().decode().strip())
 print(urllib.request.urlopen("http://127.0.0.1:$plain_port/unprotected.txt", timeout=20).read().decode().strip())
+import errno, socket
+try:  # TCP Fast Open would connect inside sendto(), past the rules
+    socket.socket().sendto(b"GET / HTTP/1.0\\r\\n\\r\\n", socket.MSG_FASTOPEN, ("127.0.0.1", $port))
+    print("fastopen: sent")
+except OSError as e:
+    print("fastopen: EOPNOTSUPP" if e.errno == errno.EOPNOTSUPP else "fastopen: errno %d" % e.errno)
 PY
 printf 'connect 127.0.0.1:%s web\n' "$port" > "$work/client-src/etc/veil/nettls.conf"
 "$VEIL" wrap "$work/client-src" -k "$work/signer.pem" -o "$work/client/" -q --entrypoint /usr/bin/python3 \
   --arg /app/get.py --env PATH=/usr/bin >/dev/null 2>&1 || { echo "1..0 # wrap failed"; exit 1; }
 
-echo 1..7
+echo 1..8
 mkdir -p "$work/plain-www" && echo "unprotected-page" > "$work/plain-www/unprotected.txt"
 python3 -m http.server -b 127.0.0.1 -d "$work/plain-www" "$plain_port" >/dev/null 2>&1 &
 plain_server=$!
@@ -75,7 +81,8 @@ out=$(timeout 30 "$VEIL_RUN" --root "$work/client" --dev-tls-dir "$work/certs/tl
 check "the wrapped Python client's plain http:// request is answered through attested TLS" \
   test "$(echo "$out" | head -n 1)" = "page-$SENTINEL"
 check "the same client reaches a destination not in its rules in plain HTTP, unchanged" \
-  test "$(echo "$out" | tail -n 1)" = "unprotected-page"
+  test "$(echo "$out" | sed -n 2p)" = "unprotected-page"
+check "TCP Fast Open (a connect inside sendto) is refused with EOPNOTSUPP" test "$(echo "$out" | sed -n 3p)" = "fastopen: EOPNOTSUPP"
 capture_stop
 check "the loopback capture of port $port holds TLS records, not the request path or the page" \
   capture_check "$work/capture.pcap" "$SENTINEL"
