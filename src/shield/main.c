@@ -99,6 +99,12 @@ static void *self_digest_thread(void *arg) {
     return NULL;
 }
 
+/* Every return from main waits for the thread: exit handlers (OpenSSL's cleanup) must not run under it. */
+static void self_digest_joinp(struct self_digest *d) {
+    if (d->started) pthread_join(d->thread, NULL);
+    d->started = false;
+}
+
 static int check_expected(const char *what, const char *hex, const uint8_t actual[VEIL_SHA256_SIZE]);
 
 /* Join the digest, compute and log the measurement, compare with what the caller expects. */
@@ -229,7 +235,7 @@ int main(int argc, char **argv) {
      * and a lost SIGCHLD would leave the app's exit unnoticed.
      */
     if (veil_shield_block_signals() < 0) return 1;
-    struct self_digest self = { .started = false };
+    _cleanup_(self_digest_joinp) struct self_digest self = { .started = false };
     self.started = pthread_create(&self.thread, NULL, self_digest_thread, &self) == 0;
 
     char manifest_path[PATH_MAX];

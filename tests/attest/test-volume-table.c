@@ -32,6 +32,7 @@ static void test_changes_and_round_trip(void **state) {
     assert_int_equal(u.count, 39);
     assert_int_equal(*veil_volume_table_get(&u, "/data/f3"), 99);
     assert_int_equal(*veil_volume_table_get(&u, "/data/f39"), 40);
+    veil_volume_table_done(&u);
     /* every truncation and every byte of the header flipped is refused */
     for (size_t n = 0; n < b.size; n++) assert_int_not_equal(veil_volume_table_parse(b.data, n, &u), 0);
     for (size_t i = 0; i < 12; i++) {
