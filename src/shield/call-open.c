@@ -144,7 +144,7 @@ struct answer veil_shield_call_open(const struct request *q, int dirfd, uint64_t
         return answer_value(creating_excl ? -EEXIST : -ELOOP);
     case VEIL_SHIELD_TRUSTED: {
         if (creating_excl) return answer_value(-EEXIST);
-        if (flags & O_DIRECTORY) return answer_value(-ENOTDIR);
+        if ((flags & O_DIRECTORY) || p.must_be_dir) return answer_value(-ENOTDIR);
         if (writing) return answer_value(-EROFS);
         if (!dac_allows(s, v->uid, v->gid, v->mode, 4)) return answer_value(-EACCES);
         int fd = -1;
@@ -169,7 +169,7 @@ struct answer veil_shield_call_open(const struct request *q, int dirfd, uint64_t
             if (creating_excl) return answer_value(-EEXIST);
             return answer_continue(); /* directories, fifos, sockets: nothing to decrypt */
         }
-        if (r == 0 && (flags & O_DIRECTORY)) return answer_value(-ENOTDIR);
+        if (r == 0 && ((flags & O_DIRECTORY) || p.must_be_dir)) return answer_value(-ENOTDIR);
         if (r < 0 && r != -ENOENT) return answer_value(r);
         if (r == -ENOENT && !(flags & O_CREAT)) return answer_value(-ENOENT);
         if (r == -ENOENT && p.must_be_dir) return answer_value(-EISDIR);

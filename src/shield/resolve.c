@@ -148,11 +148,9 @@ int veil_shield_resolve(const struct veil_shield_resolver *r, const char *base, 
         default:
             /* created at run time, or unknown: the disk says whether it is a link */
             target_size = r->readlink(r->ctx, w.out, target, sizeof(target));
-            if (target_size == -EINVAL) continue;
-            if (target_size == -ENOENT) {
-                if (last) continue;
-                return -ENOENT;
-            }
+            /* not a link; or missing on disk, which the final classification and the call itself
+               will say (a secret's directory, for one, exists only in the policy) */
+            if (target_size == -EINVAL || target_size == -ENOENT) continue;
             if (target_size < 0) return target_size;
             if ((size_t)target_size >= sizeof(target)) return -ENAMETOOLONG;
             break;

@@ -39,8 +39,9 @@ struct veil_shield_resolved {
  * `base` is the normalised absolute directory relative names start from (the
  * process's cwd or dirfd). follow_final: whether a symlink in the last
  * component is followed (O_NOFOLLOW, lstat and unlink don't).
- * Returns 0, -ENOENT (an intermediate component is missing), -ELOOP,
- * -ENAMETOOLONG, or -ENOTDIR.
+ * Returns 0, -ENOENT (empty path), -ELOOP, -ENAMETOOLONG, -EINVAL (base not
+ * normal), or -ENOTDIR (a trusted file used as a directory). Missing components
+ * are not an error here: the call itself says ENOENT.
  */
 int veil_shield_resolve(const struct veil_shield_resolver *r, const char *base, const char *path,
                         bool follow_final, struct veil_shield_resolved *ret) _warn_unused_;

@@ -84,6 +84,7 @@ int main(int argc, char **argv) {
         { "passthrough", required_argument, NULL, 'p' }, { "encrypt", required_argument, NULL, 'e' },
         { "ephemeral", required_argument, NULL, 'm' },   { "key", required_argument, NULL, 'k' },
         { "threads", required_argument, NULL, 'n' },     { "cwd", required_argument, NULL, 'c' },
+        { "secret", required_argument, NULL, 's' },
         {},
     };
     int c;
@@ -99,6 +100,15 @@ int main(int argc, char **argv) {
         case 'k': key_file = optarg; break;
         case 'n': threads = (unsigned)atoi(optarg); break;
         case 'c': cwd = optarg; break;
+        case 's': { /* PATH=VALUE: a memory-only file */
+            char *eq = strchr(optarg, '=');
+            if (!eq) return 2;
+            *eq = 0;
+            struct veil_shield_verdict v = { .class = VEIL_SHIELD_SECRET, .mode = 0400,
+                                             .secret = (const uint8_t *)eq + 1, .secret_size = strlen(eq + 1) };
+            r = veil_shield_table_add_entry(table, optarg, &v);
+            break;
+        }
         default: return 2;
         }
         if (r < 0) return 2;

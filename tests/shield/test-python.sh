@@ -132,6 +132,7 @@ elif what == "semantics":
     t("lstat-size", lambda: os.lstat("/data/s.txt").st_size, 4)
     t("o-trunc", lambda: (write("/data/s.txt", ""), os.path.getsize("/data/s.txt"))[1], 0)
     t("o-directory-on-file", lambda: os.open("/data/s.txt", os.O_RDONLY | os.O_DIRECTORY), ("errno", errno.ENOTDIR))
+    t("trailing-slash-on-file", lambda: os.open("/data/s.txt/", os.O_RDONLY), ("errno", errno.ENOTDIR))
     t("o-creat-missing-dir", lambda: open("/data/nodir/x", "w"), ("errno", errno.ENOENT))
     t("readdir-sees-new-file", lambda: "s.txt" in os.listdir("/data"))
     t("hard-link-refused", lambda: os.link("/data/s.txt", "/data/s2.txt"), ("errno", errno.EPERM))
@@ -194,7 +195,7 @@ scenario() { printf '%s' "$*" > "$work/scenario"; "$VEIL" pfs encrypt --key "$ke
 "$MKIMAGE" --arg /usr/bin/python3 --arg /app/main.py --env PATH=/usr/bin --env LANG=C.UTF-8 --cwd /app \
   --encrypt /app --encrypt /data --runtime "$VEIL_RUN" --key-out "$key" "$root" || { echo "1..0 # mkimage failed"; exit 1; }
 echo "not in the manifest" > "$root/etc/shadow"
-echo 1..55
+echo 1..56
 
 run() { FOO=host-secret "$VEIL_RUN" --root "$root" --dev-key-file "$key" "$@" >"$work/out" 2>"$work/err"; }
 
@@ -261,7 +262,7 @@ scenario semantics; run
 while read -r _ name result; do
   if [ "$result" = ok ]; then ok "semantics: $name"; else not_ok "semantics: $name ($result)"; fi
 done < <(grep '^SEM ' "$work/out")
-[ "$(grep -c '^SEM ' "$work/out")" -eq 28 ] || { not_ok "semantics: all 28 checks ran"; cat "$work/err" >&2; }
+[ "$(grep -c '^SEM ' "$work/out")" -eq 29 ] || { not_ok "semantics: all 29 checks ran"; cat "$work/err" >&2; }
 
 # --- tampering -------------------------------------------------------------------------------------------
 cp "$root/data/input.txt" "$work/input.good"
