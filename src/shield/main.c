@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -35,6 +36,15 @@ extern char **environ;
 #define MAX_ENV 4096
 
 static struct veil_secbuf *image_key;
+
+/* Milliseconds since veil-run started, for the start-up timings in the debug log. */
+static double elapsed_ms(void) {
+    static struct timespec start;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!start.tv_sec && !start.tv_nsec) start = now;
+    return (double)(now.tv_sec - start.tv_sec) * 1e3 + (double)(now.tv_nsec - start.tv_nsec) / 1e6;
+}
 
 static const uint8_t *lookup_key(void *ctx, const char *name) {
     (void)ctx;
@@ -175,6 +185,7 @@ static int build_env(const struct veil_manifest_config *cfg, const char ***ret) 
 int main(int argc, char **argv) {
     /* keys and decrypted copies live in this process: keep root shells and core dumps out */
     prctl(PR_SET_DUMPABLE, 0);
+    elapsed_ms();
     /* a closed log pipe must not kill the supervisor (the child restores the default) */
     signal(SIGPIPE, SIG_IGN);
     veil_log_setup_from_env("veil-run");
@@ -247,6 +258,7 @@ int main(int argc, char **argv) {
         veil_log_error("refusing to start: manifest %s: %s", manifest_path, veil_err_describe(r));
         return 1;
     }
+    veil_log_debug("%.1f ms: manifest verified and loaded", elapsed_ms());
     /* with nothing to compare against, the measurement is only reported: let the app start meanwhile */
     const struct veil_manifest_config *cfg = veil_manifest_config(m);
     bool attesting = cfg->attest_address && *cfg->attest_address;
@@ -343,6 +355,7 @@ int main(int argc, char **argv) {
         veil_log_error("refusing to start %s: %s", cfg->argv[0], veil_err_describe(r));
         return 1;
     }
+    veil_log_debug("%.1f ms: %s and its interpreter verified", elapsed_ms(), cfg->argv[0]);
 
     _cleanup_free_ const char **env = NULL, **attested_env = NULL, **attested_argv = NULL;
     r = build_env(cfg, &env);
@@ -378,11 +391,14 @@ int main(int argc, char **argv) {
         kill(pid, SIGKILL);
         return 1;
     }
+    veil_log_debug("%.1f ms: application started", elapsed_ms());
     if (!must_check && finish_measurement(&self, m, NULL, NULL, NULL) < 0) {
         kill(pid, SIGKILL);
         return 1;
     }
+    veil_log_debug("%.1f ms: measurement computed", elapsed_ms());
     int code = veil_shield_supervise(s, pid, writeback_seconds);
+    veil_log_debug("%.1f ms: application exited", elapsed_ms());
     /*
      * Leave without running any cleanup: processes the app left behind may
      * still be calling, and the receiving threads use the manifest, the keys

@@ -195,7 +195,7 @@ scenario() { printf '%s' "$*" > "$work/scenario"; "$VEIL" pfs encrypt --key "$ke
 "$MKIMAGE" --arg /usr/bin/python3 --arg /app/main.py --env PATH=/usr/bin --env LANG=C.UTF-8 --cwd /app \
   --encrypt /app --encrypt /data --runtime "$VEIL_RUN" --key-out "$key" "$root" || { echo "1..0 # mkimage failed"; exit 1; }
 echo "not in the manifest" > "$root/etc/shadow"
-echo 1..56
+echo 1..58
 
 run() { FOO=host-secret "$VEIL_RUN" --root "$root" --dev-key-file "$key" "$@" >"$work/out" 2>"$work/err"; }
 
@@ -231,6 +231,13 @@ check "--expect-measurement: the logged measurement is accepted, another one ref
   bash -c "[ -n '$m' ] && '$VEIL_RUN' --root '$root' --dev-key-file '$key' --expect-measurement '$m' >/dev/null 2>&1 &&
            ! '$VEIL_RUN' --root '$root' --dev-key-file '$key' --expect-measurement $zero 2>'$work/err2' &&
            grep -q 'refusing to start: the measurement does not match' '$work/err2'"
+"$VEIL_RUN" --root "$root" >/dev/null 2>"$work/err3"
+check "no key for an image that needs one: refused, saying which" \
+  bash -c "[ $? -eq 1 ] && grep -q \"needs the key 'image'\" '$work/err3'"
+head -c 32 /dev/urandom > "$work/wrong.key"
+"$VEIL_RUN" --root "$root" --dev-key-file "$work/wrong.key" >/dev/null 2>"$work/err4"
+check "a wrong key: the app cannot open its encrypted script, and it is logged" \
+  bash -c "[ $? -ne 0 ] && grep -q 'refusing encrypted file /app/main.py' '$work/err4'"
 check "host arguments are refused" bash -c "! '$VEIL_RUN' --root '$root' --dev-key-file '$key' extra 2>/dev/null"
 scenario exit 7; run
 check "exit code 7 passes through" test $? -eq 7
