@@ -181,6 +181,13 @@ elif what == "semantics":
             for fd in fds:
                 os.close(fd)
     t("emfile-when-injecting", exhaust, ("errno", errno.EMFILE))
+elif what == "periodic":
+    f = open("/data/periodic.txt", "w")
+    f.write(scenario[1])
+    f.flush()  # to the memfd; no fsync, and the file stays open
+    print("written", flush=True)
+    time.sleep(4)
+    f.close()
 elif what == "read":
     try:
         print("read:", open(scenario[1]).read()[:20])
@@ -195,7 +202,7 @@ scenario() { printf '%s' "$*" > "$work/scenario"; "$VEIL" pfs encrypt --key "$ke
 "$MKIMAGE" --arg /usr/bin/python3 --arg /app/main.py --env PATH=/usr/bin --env LANG=C.UTF-8 --cwd /app \
   --encrypt /app --encrypt /data --runtime "$VEIL_RUN" --key-out "$key" "$root" || { echo "1..0 # mkimage failed"; exit 1; }
 echo "not in the manifest" > "$root/etc/shadow"
-echo 1..58
+echo 1..59
 
 run() { FOO=host-secret "$VEIL_RUN" --root "$root" --dev-key-file "$key" "$@" >"$work/out" 2>"$work/err"; }
 
@@ -255,6 +262,18 @@ for _ in $(seq 600); do grep -q "child done" "$work/out" 2>/dev/null && break; s
 # the parent sleeps 4 s after its child exits; the copy must reach the disk meanwhile
 for _ in $(seq 70); do mapped_on_disk && break; sleep 0.05; done
 check "a file written only through mmap by a child reaches the disk after its last user exits" mapped_on_disk
+wait $vr
+
+scenario periodic "periodic-$SENTINEL"
+"$VEIL_RUN" --root "$root" --dev-key-file "$key" --writeback-seconds 1 >"$work/out" 2>"$work/err" &
+vr=$!
+for _ in $(seq 600); do grep -q written "$work/out" 2>/dev/null && break; sleep 0.05; done
+periodic_on_disk() {
+  "$VEIL" pfs decrypt --key "$key" --path /data/periodic.txt "$root/data/periodic.txt" "$work/periodic" >/dev/null 2>&1 &&
+    grep -q "periodic-$SENTINEL" "$work/periodic"
+}
+for _ in $(seq 60); do periodic_on_disk && break; sleep 0.05; done
+check "written data reaches the disk, encrypted, by the periodic write-back while the file is still open" periodic_on_disk
 wait $vr
 
 scenario term
