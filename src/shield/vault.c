@@ -16,8 +16,6 @@
 
 #include "base/err.h"
 #include "base/log.h"
-#include "base/fileio.h"
-#include "base/secbuf.h"
 #include "encfile/encfile.h"
 #include "vault-hooks.h"
 
@@ -170,21 +168,20 @@ static int load_locked(struct veil_shield_vault *v, const char *path, const uint
     if (S_ISDIR(st.st_mode)) return -EISDIR;
     if (!S_ISREG(st.st_mode)) return -EACCES;
 
-    _cleanup_secbuf_ struct veil_secbuf *plain = NULL;
-    uint64_t version;
+    _cleanup_close_ int memfd = new_memfd(path);
+    if (memfd < 0) return memfd;
+    uint64_t size, version;
     if (v->before_slow_work) v->before_slow_work(v->ctx);
+    /* decrypted straight into the memfd, chunk by chunk: no second full-size plaintext copy;
+       through /proc/self/fd so it is the very file checked above */
+    char self_fd[64];
+    snprintf(self_fd, sizeof(self_fd), "/proc/self/fd/%d", fd);
     veil_err_clear();
-    r = veil_encfile_load_fd(fd, key, path, NULL, &plain, &version);
+    r = veil_encfile_load_into_fd(self_fd, key, path, NULL, memfd, &size, &version);
     if (r >= 0 && v->hooks) r = v->hooks->loaded(v->hooks->ctx, path, key, version);
     if (r < 0) {
         veil_log_error("refusing encrypted file %s: %s", path, veil_err_describe(r));
         return r == -ENOMEM ? r : -EACCES;
-    }
-    _cleanup_close_ int memfd = new_memfd(path);
-    if (memfd < 0) return memfd;
-    if (plain->size > 0) {
-        r = veil_write_all(memfd, plain->data, plain->size);
-        if (r < 0) return r;
     }
     r = add_copy_locked(v, path, key, memfd, version, st.st_mode & 07777, st.st_uid, st.st_gid, ret);
     if (r < 0) return r;
