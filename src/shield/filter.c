@@ -7,8 +7,10 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -55,6 +57,13 @@ static const struct {
 #endif
 };
 
+/* bind and connect cannot be told apart by family in BPF (the address is in memory): all go when asked */
+static bool mediate_network;
+
+void veil_shield_filter_mediate_network(void) {
+    mediate_network = true;
+}
+
 int veil_shield_filter_is_mediated(long nr) {
     for (size_t i = 0; i < ELEMENTSOF(mediated); i++)
         if (mediated[i] == nr) return 1;
@@ -97,6 +106,22 @@ int veil_shield_filter_install(int *ret_listener) {
     for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
         prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (__u32)refused[i].nr, 0, 1);
         prog[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (refused[i].err & SECCOMP_RET_DATA));
+    }
+    if (mediate_network) {
+        static const long network[] = { __NR_bind, __NR_connect };
+        for (size_t i = 0; i < ELEMENTSOF(network); i++) {
+            prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (__u32)network[i], 0, 1);
+            prog[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
+        }
+        /* TCP Fast Open connects inside sendto/sendmsg, without connect(): refused, so nothing bypasses the rules */
+        static const long fastopen[][2] = { { __NR_sendto, 3 }, { __NR_sendmsg, 2 }, { __NR_sendmmsg, 3 } };
+        for (size_t i = 0; i < ELEMENTSOF(fastopen); i++) {
+            prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (__u32)fastopen[i][0], 0, 4);
+            prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, (__u32)ARG_LO(fastopen[i][1]));
+            prog[n++] = JUMP(BPF_JMP | BPF_JSET | BPF_K, MSG_FASTOPEN, 0, 1);
+            prog[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EOPNOTSUPP);
+            prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)); /* reload for the next test */
+        }
     }
     size_t count = ELEMENTSOF(mediated);
     for (size_t i = 0; i < count; i++) {

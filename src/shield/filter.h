@@ -11,5 +11,8 @@
  */
 int veil_shield_filter_install(int *ret_listener) _warn_unused_;
 
+/* Also send bind() and connect() to the supervisor (an image with network rules, net.c); before the fork. */
+void veil_shield_filter_mediate_network(void);
+
 /* True when the system call number is one the filter sends to the supervisor. */
 int veil_shield_filter_is_mediated(long nr);

@@ -22,6 +22,8 @@
 #include "crypto/hash.h"
 #include "crypto/random.h"
 #include "attest.h"
+#include "filter.h"
+#include "net-setup.h"
 #include "casclient/casclient.h"
 #include "launch.h"
 #include "manifest/manifest.h"
@@ -54,7 +56,7 @@ static const uint8_t *lookup_key(void *ctx, const char *name) {
 static void usage(FILE *out) {
     fprintf(out,
             "usage: veil-run [--root DIR] [--dev-key-file FILE] [--expect-measurement HEX] [--expect-signer HEX]\n"
-            "                [--sim-dir DIR] [--threads N] [--writeback-seconds N] [--verbose]\n"
+            "                [--sim-dir DIR] [--threads N] [--writeback-seconds N] [--dev-tls-dir DIR] [--verbose]\n"
             "Starts the application described by ROOT/veil/manifest under veil's file shield.\n"
             "The application's arguments and environment come from the signed manifest only.\n");
 }
@@ -188,7 +190,8 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     veil_log_setup_from_env("veil-run");
 
-    const char *root = "/", *key_file = NULL, *expect_measurement = NULL, *expect_signer = NULL, *sim_dir = NULL;
+    const char *root = "/", *key_file = NULL, *expect_measurement = NULL, *expect_signer = NULL, *sim_dir = NULL,
+               *dev_tls_dir = NULL;
     unsigned threads = 2, writeback_seconds = WRITEBACK_SECONDS;
     static const struct option opts[] = {
         { "root", required_argument, NULL, 'r' },
@@ -198,6 +201,7 @@ int main(int argc, char **argv) {
         { "sim-dir", required_argument, NULL, 'S' },
         { "threads", required_argument, NULL, 't' },
         { "writeback-seconds", required_argument, NULL, 'w' },
+        { "dev-tls-dir", required_argument, NULL, 'T' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         {},
@@ -210,6 +214,7 @@ int main(int argc, char **argv) {
         case 'm': expect_measurement = optarg; break;
         case 's': expect_signer = optarg; break;
         case 'S': sim_dir = optarg; break;
+        case 'T': dev_tls_dir = optarg; break;
         case 't':
             threads = (unsigned)strtoul(optarg, NULL, 10);
             if (threads < 1 || threads > 64) {
@@ -324,6 +329,18 @@ int main(int argc, char **argv) {
         .app_uid = cfg->uid,
         .app_gid = cfg->gid,
     };
+    /* the image's network rules: attested TLS on named ports and destinations (net-setup.c) */
+    veil_err_clear();
+    if (dev_tls_dir && attest) {
+        veil_log_error("refusing to start: the manifest names an attestation service; --dev-tls-dir is for images without one");
+        return 1;
+    }
+    r = veil_shield_net_setup(m, root, &policy, dev_tls_dir, &o.nettls);
+    if (r < 0) {
+        veil_log_error("refusing to start: network: %s", veil_err_describe(r));
+        return 1;
+    }
+    if (o.nettls) veil_shield_filter_mediate_network();
     struct veil_shield *s;
     veil_err_clear();
     r = veil_shield_new(&o, &s);

@@ -109,3 +109,5 @@ struct answer veil_shield_call_metadata(const struct request *q, int dirfd, uint
 struct answer veil_shield_call_exec(const struct request *q, int dirfd, uint64_t path_addr, int flags);
 struct answer veil_shield_call_fsync(const struct request *q, int fd);
 struct answer veil_shield_call_sync_all(const struct request *q, bool force);
+struct answer veil_shield_call_bind(const struct request *q);
+struct answer veil_shield_call_connect(const struct request *q);

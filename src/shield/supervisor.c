@@ -129,6 +129,10 @@ static struct answer dispatch(const struct request *q) {
         return veil_shield_call_sync_all(q, false);
     case __NR_msync:
         return veil_shield_call_sync_all(q, true);
+    case __NR_bind:
+        return veil_shield_call_bind(q);
+    case __NR_connect:
+        return veil_shield_call_connect(q);
     default:
         return answer_value(-ENOSYS);
     }

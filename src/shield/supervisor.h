@@ -10,6 +10,8 @@
 #include "policy.h"
 #include "vault-hooks.h"
 
+struct veil_nettls;
+
 struct veil_shield_options {
     const char *root;                       /* host path of the image root; "/" in a container */
     const struct veil_shield_policy *policy;
@@ -25,6 +27,8 @@ struct veil_shield_options {
     /* Told about every encrypted file stored, loaded and removed (attest.c keeps volume
      * versions with them); NULL: none. Must outlive the supervisor. */
     const struct veil_shield_vault_hooks *vault_hooks;
+    /* Attested TLS for the image's network rules (net.c, docs/nettls.md); NULL: bind/connect are not mediated. */
+    struct veil_nettls *nettls;
 };
 
 struct veil_shield;
