@@ -41,7 +41,7 @@ example_wrap() {
 example_src() {
   local w=$1 cache=$2 stamp src
   mkdir -p "$cache"
-  stamp=$(cat "$EXAMPLES/$w/image.sh" "$EXAMPLES/lib.sh" "$VEIL_SOURCE_ROOT/tests/shield/lib.sh" /var/lib/dpkg/status | sha256sum | cut -c1-16)
+  stamp=$( (echo "${PORTS[*]}"; cat "$EXAMPLES/$w/image.sh" "$EXAMPLES/lib.sh" "$VEIL_SOURCE_ROOT/tests/shield/lib.sh" /var/lib/dpkg/status) | sha256sum | cut -c1-16)
   src=$cache/$w-src
   if [ "$(cat "$src/.stamp" 2>/dev/null)" != "$stamp" ]; then
     rm -rf "$src" "$src.tmp"
