@@ -10,31 +10,15 @@
 #include "crypto/key.h"
 #include "crypto/ossl.h"
 #include "ratls/ratls.h"
+#include "../rate.h"
 
 static double seconds_per_case = 1.0;
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 typedef int (*op_fn)(void *arg);
 
 /* Operations per second of op, run for seconds_per_case. */
 static double rate(op_fn op, void *arg) {
-    double start = now_seconds(), elapsed;
-    unsigned long n = 0;
-    do {
-        int r = op(arg);
-        if (r < 0) {
-            fprintf(stderr, "bench-attest: %s\n", veil_err_describe(r));
-            exit(1);
-        }
-        n++;
-        elapsed = now_seconds() - start;
-    } while (elapsed < seconds_per_case);
-    return (double)n / elapsed;
+    return bench_rate("bench-attest", seconds_per_case, op, arg);
 }
 
 static void report(const char *what, const char *raw_name, double raw, double veil) {

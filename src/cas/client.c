@@ -1,21 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* HTTPS client over libevent's evhttp and bufferevent_openssl: the same HTTP code as the server, no hand parsing. */
+/* HTTPS client for the veil-cas API: a TLS 1.3 context with the service's pinned key or RA-TLS policy; requests through src/https. */
 #include "client.h"
 
-#include <event2/buffer.h>
-#include <event2/bufferevent_ssl.h>
-#include <event2/event.h>
-#include <event2/http.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <event2/keyvalq_struct.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <string.h>
 
 #include "base/err.h"
 #include "crypto/ossl.h"
+#include "https/request.h"
 #include "ratls/ratls.h"
 #include "secret.h"
 
@@ -98,96 +91,14 @@ void veil_cas_client_free(struct veil_cas_client *c) {
     free(c);
 }
 
-struct result {
-    int status;
-    struct veil_secbuf *body;
-    int err;
-    bool done;
-};
-
-static void on_response(struct evhttp_request *req, void *arg) {
-    struct result *res = arg;
-    res->done = true;
-    if (!req || evhttp_request_get_response_code(req) == 0) {
-        res->err = veil_err(-ECONNREFUSED, "no response from the service (connection or TLS handshake failed)");
-        return;
-    }
-    res->status = evhttp_request_get_response_code(req);
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    size_t n = evbuffer_get_length(in);
-    int r = veil_secbuf_new(n + 1, &res->body);
-    if (r < 0) {
-        res->err = r;
-        return;
-    }
-    if (evbuffer_remove(in, res->body->data, n) != (int)n) res->err = -EIO;
-    res->body->data[n] = 0;
-    res->body->size = n;
-}
-
 int veil_cas_client_request(struct veil_cas_client *c, const char *method, const char *path, const void *body,
                             size_t body_size, int *ret_status, struct veil_secbuf **ret_body) {
-    struct result res = { 0 };
-    struct event_base *base = event_base_new();
-    SSL *ssl = base ? SSL_new(c->ctx) : NULL;
-    struct bufferevent *bev = NULL;
-    struct evhttp_connection *conn = NULL;
-    int r = 0;
-    if (!ssl) {
-        r = -ENOMEM;
-        goto out;
-    }
-    SSL_set_tlsext_host_name(ssl, c->host);
-    bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
-                                         BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-    if (!bev) {
-        SSL_free(ssl);
-        r = -ENOMEM;
-        goto out;
-    }
-    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    conn = evhttp_connection_base_bufferevent_new(base, NULL, bev, c->host, c->port);
-    if (!conn) {
-        bufferevent_free(bev);
-        r = -ENOMEM;
-        goto out;
-    }
-    evhttp_connection_set_timeout(conn, 30);
-    struct evhttp_request *req = evhttp_request_new(on_response, &res);
-    if (!req) {
-        r = -ENOMEM;
-        goto out;
-    }
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    evhttp_add_header(h, "Host", c->host);
-    evhttp_add_header(h, "Connection", "close");
-    if (body) {
-        evhttp_add_header(h, "Content-Type", "application/json");
-        evbuffer_add(evhttp_request_get_output_buffer(req), body, body_size);
-    }
-    enum evhttp_cmd_type cmd = !strcmp(method, "POST") ? EVHTTP_REQ_POST : EVHTTP_REQ_GET;
-    if (evhttp_make_request(conn, req, cmd, path) < 0) {
-        r = veil_err(-EIO, "cannot send the request");
-        goto out;
-    }
-    /* the socket exists now (connect is under way): small TLS records must not wait for delayed ACKs */
-    int fd = bufferevent_getfd(bev), one = 1;
-    if (fd >= 0) (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    event_base_dispatch(base);
-    if (!res.done) r = veil_err(-EIO, "the request did not complete");
-    else r = res.err;
-    const char *why = r < 0 ? veil_ratls_peer_reason(ssl) : NULL;
-    if (why) r = veil_err(-EACCES, "the service's RA-TLS certificate was refused: %s", why);
-    else if (r < 0 && ssl && SSL_get_verify_result(ssl) == X509_V_ERR_CERT_UNTRUSTED)
-        r = veil_err(-EACCES, "the service's key is not the pinned one (wrong --cas-cert, or not the service you meant)");
-out:
-    if (conn) evhttp_connection_free(conn);
-    if (base) event_base_free(base);
-    if (r < 0) {
-        veil_secbuf_free(res.body);
-        return r;
-    }
-    *ret_status = res.status;
-    *ret_body = res.body;
-    return 0;
+    const struct veil_https_target t = {
+        .host = c->host,
+        .port = c->port,
+        .sni = true,
+        .peer = "the service",
+        .pin_mismatch = "the service's key is not the pinned one (wrong --cas-cert, or not the service you meant)",
+    };
+    return veil_https_request(c->ctx, &t, method, path, body, body_size, ret_status, ret_body);
 }

@@ -1,19 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* One TLS 1.3 connection per request to veil-cas, with our RA-TLS certificate; HTTP through libevent's evhttp. */
+/* One TLS 1.3 connection per request to veil-cas, with our RA-TLS certificate; HTTP through src/https (libevent's evhttp). */
 #include <errno.h>
-#include <event2/buffer.h>
-#include <event2/bufferevent_ssl.h>
-#include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "base/buf.h"
 #include "base/err.h"
@@ -22,6 +14,7 @@
 #include "crypto/hash.h"
 #include "crypto/ossl.h"
 #include "crypto/random.h"
+#include "https/request.h"
 #include "ratls/ratls.h"
 
 struct veil_casclient {
@@ -92,102 +85,18 @@ void veil_casclient_free(struct veil_casclient *c) {
     free(c);
 }
 
-struct result {
-    int status;
-    struct veil_secbuf *body;
-    int err;
-    bool done;
-};
-
-static void on_response(struct evhttp_request *req, void *arg) {
-    struct result *res = arg;
-    res->done = true;
-    if (!req || evhttp_request_get_response_code(req) == 0) {
-        res->err = veil_err(-ECONNREFUSED, "no response from the attestation service (connection or TLS handshake failed)");
-        return;
-    }
-    res->status = evhttp_request_get_response_code(req);
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    size_t n = evbuffer_get_length(in);
-    if (n > VEIL_CASCLIENT_RESPONSE_MAX) {
-        res->err = veil_err(-E2BIG, "the service's reply is larger than %zu bytes", VEIL_CASCLIENT_RESPONSE_MAX);
-        return;
-    }
-    int r = veil_secbuf_new(n + 1, &res->body);
-    if (r < 0) {
-        res->err = r;
-        return;
-    }
-    if (evbuffer_remove(in, res->body->data, n) != (int)n) res->err = -EIO;
-    res->body->data[n] = 0;
-    res->body->size = n;
-}
-
 /* One POST on a fresh connection (a full handshake: the service verifies our evidence every time). */
 static int request(struct veil_casclient *c, const char *path, const char *body, size_t body_size, int *ret_status,
                    struct veil_secbuf **ret_body) {
-    struct result res = { 0 };
-    struct event_base *base = event_base_new();
-    SSL *ssl = base ? SSL_new(c->ctx) : NULL;
-    struct bufferevent *bev = NULL;
-    struct evhttp_connection *conn = NULL;
-    int r = 0;
-    if (!ssl) {
-        r = -ENOMEM;
-        goto out;
-    }
-    bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
-                                         BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-    if (!bev) {
-        SSL_free(ssl);
-        ssl = NULL;
-        r = -ENOMEM;
-        goto out;
-    }
-    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    /* bufferevent_free (through the connection) frees the SSL; keep a borrowed pointer for the reason */
-    conn = evhttp_connection_base_bufferevent_new(base, NULL, bev, c->target.host, c->target.port);
-    if (!conn) {
-        bufferevent_free(bev);
-        ssl = NULL;
-        r = -ENOMEM;
-        goto out;
-    }
-    evhttp_connection_set_timeout(conn, 30);
-    evhttp_connection_set_max_body_size(conn, (ev_ssize_t)VEIL_CASCLIENT_RESPONSE_MAX);
-    evhttp_connection_set_max_headers_size(conn, 16 << 10);
-    struct evhttp_request *req = evhttp_request_new(on_response, &res);
-    if (!req) {
-        r = -ENOMEM;
-        goto out;
-    }
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    evhttp_add_header(h, "Host", c->target.host);
-    evhttp_add_header(h, "Connection", "close");
-    evhttp_add_header(h, "Content-Type", "application/json");
-    evbuffer_add(evhttp_request_get_output_buffer(req), body, body_size);
-    if (evhttp_make_request(conn, req, EVHTTP_REQ_POST, path) < 0) {
-        r = veil_err(-EIO, "cannot send the request");
-        goto out;
-    }
-    int fd = bufferevent_getfd(bev), one = 1;
-    if (fd >= 0) (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    event_base_dispatch(base);
-    r = res.done ? res.err : veil_err(-EIO, "the request did not complete");
-    const char *why = r < 0 && ssl ? veil_ratls_peer_reason(ssl) : NULL;
-    if (why) r = veil_err(-EACCES, "the attestation service's RA-TLS certificate was refused: %s", why);
-    else if (r < 0 && ssl && SSL_get_verify_result(ssl) == X509_V_ERR_CERT_UNTRUSTED)
-        r = veil_err(-EACCES, "the attestation service's key is not the one the manifest pins");
-out:
-    if (conn) evhttp_connection_free(conn);
-    if (base) event_base_free(base);
-    if (r < 0) {
-        veil_secbuf_free(res.body);
-        return r;
-    }
-    *ret_status = res.status;
-    *ret_body = res.body;
-    return 0;
+    const struct veil_https_target t = {
+        .host = c->target.host,
+        .port = c->target.port,
+        .body_max = VEIL_CASCLIENT_RESPONSE_MAX,
+        .headers_max = 16 << 10,
+        .peer = "the attestation service",
+        .pin_mismatch = "the attestation service's key is not the one the manifest pins",
+    };
+    return veil_https_request(c->ctx, &t, "POST", path, body, body_size, ret_status, ret_body);
 }
 
 static int refusal(int status, const struct veil_secbuf *body) {

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* `veil keygen -o signer.pem`: an Ed25519 key for signing image manifests. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -8,6 +7,7 @@
 #include "base/err.h"
 #include "base/fileio.h"
 #include "command.h"
+#include "output-arg.h"
 #include "crypto/key.h"
 #include "crypto/ossl.h"
 
@@ -19,25 +19,9 @@ static void usage(FILE *out) {
 }
 
 int veil_cmd_keygen(int argc, char **argv) {
-    static const struct option options[] = {
-        { "output", required_argument, NULL, 'o' },
-        { "help", no_argument, NULL, 'h' },
-        {},
-    };
-    const char *out = NULL;
-    int c;
-    while ((c = getopt_long(argc, argv, "o:h", options, NULL)) >= 0) {
-        if (c == 'o')
-            out = optarg;
-        else {
-            usage(c == 'h' ? stdout : stderr);
-            return c == 'h' ? 0 : 2;
-        }
-    }
-    if (!out || optind != argc) {
-        usage(stderr);
-        return 2;
-    }
+    const char *out;
+    int exit_code;
+    if (!veil_cli_output_arg(argc, argv, usage, &out, &exit_code)) return exit_code;
     struct stat st;
     if (lstat(out, &st) == 0) {
         fprintf(stderr, "veil keygen: %s already exists; refusing to overwrite a key\n", out);

@@ -14,6 +14,7 @@
 #include "base/fileio.h"
 #include "base/secbuf.h"
 #include "command.h"
+#include "output-arg.h"
 #include "crypto/random.h"
 #include "encfile/encfile.h"
 
@@ -61,25 +62,9 @@ static int load_key(const char *path, struct veil_secbuf **ret) {
 }
 
 static int cmd_keygen(int argc, char **argv) {
-    static const struct option options[] = {
-        { "output", required_argument, NULL, 'o' },
-        { "help", no_argument, NULL, 'h' },
-        {},
-    };
-    const char *out = NULL;
-    int c;
-    while ((c = getopt_long(argc, argv, "o:h", options, NULL)) >= 0) {
-        if (c == 'o')
-            out = optarg;
-        else {
-            usage(c == 'h' ? stdout : stderr);
-            return c == 'h' ? 0 : 2;
-        }
-    }
-    if (!out || optind != argc) {
-        usage(stderr);
-        return 2;
-    }
+    const char *out;
+    int exit_code;
+    if (!veil_cli_output_arg(argc, argv, usage, &out, &exit_code)) return exit_code;
     struct stat st;
     if (lstat(out, &st) == 0) {
         fprintf(stderr, "veil pfs: %s: already exists; refusing to overwrite a key\n", out);

@@ -8,6 +8,7 @@
 
 #include "base/err.h"
 #include "base/fileio.h"
+#include "der.h"
 #include "ossl.h"
 #include "random.h"
 
@@ -86,17 +87,7 @@ int veil_cert_issue(const struct veil_cert_params *p, EVP_PKEY *subject_key, X50
 int veil_cert_to_der(X509 *cert, uint8_t **ret_der, size_t *ret_size) {
     unsigned char *der = NULL;
     int size = i2d_X509(cert, &der);
-    if (size <= 0) return veil_ossl_err(-EIO, "cannot encode the certificate");
-    uint8_t *copy = malloc((size_t)size);
-    if (!copy) {
-        OPENSSL_free(der);
-        return -ENOMEM;
-    }
-    memcpy(copy, der, (size_t)size);
-    OPENSSL_free(der);
-    *ret_der = copy;
-    *ret_size = (size_t)size;
-    return 0;
+    return veil_der_from_ossl(der, size, "cannot encode the certificate", ret_der, ret_size);
 }
 
 int veil_cert_from_der(const uint8_t *der, size_t size, X509 **ret) {

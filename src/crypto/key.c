@@ -10,6 +10,7 @@
 #include "base/err.h"
 #include "base/fileio.h"
 #include "base/secbuf.h"
+#include "der.h"
 #include "ossl.h"
 
 int veil_key_generate(enum veil_key_type type, EVP_PKEY **ret) {
@@ -58,17 +59,7 @@ int veil_key_save_private_pem(EVP_PKEY *key, const char *path) {
 int veil_key_public_der(EVP_PKEY *key, uint8_t **ret_der, size_t *ret_size) {
     unsigned char *der = NULL;
     int size = i2d_PUBKEY(key, &der);
-    if (size <= 0) return veil_ossl_err(-EIO, "cannot encode the public key");
-    uint8_t *copy = malloc((size_t)size);
-    if (!copy) {
-        OPENSSL_free(der);
-        return -ENOMEM;
-    }
-    memcpy(copy, der, (size_t)size);
-    OPENSSL_free(der);
-    *ret_der = copy;
-    *ret_size = (size_t)size;
-    return 0;
+    return veil_der_from_ossl(der, size, "cannot encode the public key", ret_der, ret_size);
 }
 
 int veil_key_from_public_der(const void *der, size_t size, EVP_PKEY **ret) {

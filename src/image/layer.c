@@ -29,20 +29,11 @@ int image_archive_err(struct archive *a, const char *what) {
     return veil_err(-EBADMSG, "%s: %s", what, s ? s : "corrupt or truncated archive");
 }
 
-static void reset_node(struct image_node *n) {
-    free(n->target);
-    n->target = NULL;
-    n->present = false;
-    n->implicit = false;
-    n->hardlink = false;
-    n->size = 0;
-}
-
 /* A whiteout hides the path and everything below it in lower layers. */
 static void whiteout(struct image_node *n, unsigned layer) {
     if (!n || !n->present || n->layer >= layer) return;
     image_tree_remove_children(n, UINT_MAX);
-    reset_node(n);
+    image_node_reset(n);
 }
 
 static int apply_entry(struct image_tree *t, struct archive_entry *e, unsigned layer, uint64_t ordinal) {
@@ -110,7 +101,7 @@ static int apply_entry(struct image_tree *t, struct archive_entry *e, unsigned l
     if (n->present && n->layer == layer && !n->implicit)
         return veil_err(-EBADMSG, "layer has a duplicate member '%s'", path);
     if (n->present && n->type == IMAGE_NODE_DIR && nt != IMAGE_NODE_DIR) image_tree_remove_children(n, UINT_MAX);
-    if (!(n->present && n->type == IMAGE_NODE_DIR && nt == IMAGE_NODE_DIR)) reset_node(n);
+    if (!(n->present && n->type == IMAGE_NODE_DIR && nt == IMAGE_NODE_DIR)) image_node_reset(n);
 
     n->present = true;
     n->implicit = false;

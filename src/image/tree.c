@@ -100,7 +100,7 @@ struct image_node *image_tree_get(struct image_tree *t, const char *path) {
     return n && n->present ? n : NULL;
 }
 
-static void reset(struct image_node *n) {
+void image_node_reset(struct image_node *n) {
     free(n->target);
     n->target = NULL;
     n->present = false;
@@ -120,7 +120,7 @@ void image_tree_remove_children(struct image_node *n, unsigned below_layer) {
         if (!c->present) continue;
         image_tree_remove_children(c, below_layer);
         /* a lower directory that still holds this layer's entries stays (as their parent) */
-        if (c->layer < below_layer && !(c->type == IMAGE_NODE_DIR && has_present_child(c))) reset(c);
+        if (c->layer < below_layer && !(c->type == IMAGE_NODE_DIR && has_present_child(c))) image_node_reset(c);
     }
 }
 
@@ -147,10 +147,10 @@ int image_tree_make(struct image_tree *t, const char *path, size_t path_size, un
          * file or symlink of that name; within one layer it is a contradiction */
         if (parent->layer >= layer)
             return veil_err(-EBADMSG, "'%.*s' lies below '%s', which is not a directory", (int)path_size, path, parent->path);
-        reset(parent);
+        image_node_reset(parent);
     }
     if (!parent->present) {
-        reset(parent);
+        image_node_reset(parent);
         parent->present = true;
         parent->implicit = true;
         parent->type = IMAGE_NODE_DIR;
@@ -182,15 +182,27 @@ int image_tree_list(struct image_tree *t, struct image_node ***ret, size_t *ret_
     return 0;
 }
 
+/* The next component of a path at *p, skipping '/' separators, empty components and "."; false at the end. */
+static bool next_component(const char **p, const char **ret_start, size_t *ret_len) {
+    for (;;) {
+        while (**p == '/') (*p)++;
+        if (!**p) return false;
+        const char *start = *p;
+        while (**p && **p != '/') (*p)++;
+        size_t len = (size_t)(*p - start);
+        if (len == 1 && start[0] == '.') continue;
+        *ret_start = start;
+        *ret_len = len;
+        return true;
+    }
+}
+
 int image_path_normalise(const char *name, char *out, size_t out_size, size_t *ret_size) {
     size_t n = 0;
     const char *p = name;
-    while (*p) {
-        while (*p == '/') p++;
-        const char *start = p;
-        while (*p && *p != '/') p++;
-        size_t len = (size_t)(p - start);
-        if (len == 0 || (len == 1 && start[0] == '.')) continue;
+    const char *start;
+    size_t len;
+    while (next_component(&p, &start, &len)) {
         if (len == 2 && start[0] == '.' && start[1] == '.') return veil_err(-EBADMSG, "archive member '%s' contains '..'", name);
         if (n + 1 + len + 1 > out_size || n + 1 + len > VEIL_MANIFEST_MAX_PATH)
             return veil_err(-EBADMSG, "archive member name is longer than %u bytes", VEIL_MANIFEST_MAX_PATH);
@@ -218,12 +230,9 @@ struct walk {
 static int walk(struct image_tree *t, struct walk *w, const char *path) {
     const char *p = path;
     if (*p == '/') w->size = 0; /* absolute: the image root */
-    while (*p) {
-        while (*p == '/') p++;
-        const char *start = p;
-        while (*p && *p != '/') p++;
-        size_t len = (size_t)(p - start);
-        if (len == 0 || (len == 1 && start[0] == '.')) continue;
+    const char *start;
+    size_t len;
+    while (next_component(&p, &start, &len)) {
         if (len == 2 && start[0] == '.' && start[1] == '.') {
             if (w->size == 0) return -ELOOP; /* above the root */
             while (w->size > 0 && w->buf[--w->size] != '/') {}

@@ -67,6 +67,8 @@ struct image_node *image_tree_get(struct image_tree *t, const char *path);
  */
 int image_tree_make(struct image_tree *t, const char *path, size_t path_size, unsigned layer,
                     struct image_node **ret) _warn_unused_;
+/* Make n absent: drop its symlink target and what kind of entry made it (it stays in the tree). */
+void image_node_reset(struct image_node *n);
 /* Mark every present descendant of n absent (whiteouts, replacement of a directory). */
 void image_tree_remove_children(struct image_node *n, unsigned below_layer);
 

@@ -23,7 +23,7 @@ KINDS = {
 DNS_LABEL = re.compile(r'^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$')
 QUANTITY = re.compile(r'^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$')
 # created out of band from the user's own files (docs/kubernetes.md), never rendered
-EXTERNAL_CONFIG = {'veil-sim-root', 'redis-image-key', 'python-app-image-key'}
+EXTERNAL_CONFIG = {'veil-sim-root', 'veil-sim-platform', 'veil-cas-tls'}
 CONFIDENTIAL_LABEL = ('kubernetes.azure.com/security-type', 'ConfidentialVM')
 TPM_RESOURCE = 'squat.ai/tpmrm0'
 
@@ -310,8 +310,20 @@ class Checker:
         sim = any(a.startswith('--sim-root') for a in args)
         if sim != (self.overlay == 'dev'):
             self.err('veil-cas', '--sim-root belongs to the dev overlay only')
+        if '--cert=/etc/veil-cas/tls/tls.crt' not in args or '--key=/etc/veil-cas/tls/tls.key' not in args:
+            self.err('veil-cas', 'its TLS identity must be the Secret veil-cas-tls the workloads pin (--cert, --key)')
         if self.overlay == 'dev' and self.objects('StatefulSet'):
             self.err('dev', 'a StatefulSet cannot run under podman kube play')
+        # the example workloads attest: never the development key mode; the sim TEE only in dev
+        for name in ('redis', 'python-app'):
+            for w in self.objects('Deployment'):
+                if w['metadata']['name'] != name:
+                    continue
+                wargs = w['spec']['template']['spec']['containers'][0].get('args') or []
+                if any(a.startswith('--dev-key-file') for a in wargs):
+                    self.err(name, '--dev-key-file: the workloads get their keys from veil-cas after attestation')
+                if any(a.startswith('--sim-dir') for a in wargs) != (self.overlay == 'dev'):
+                    self.err(name, 'the sim TEE (--sim-dir) in dev, and only there')
 
     def run(self):
         for d in self.docs:
@@ -366,6 +378,11 @@ MUTATIONS = [
     ('optional secret', ('dev',), lambda d: workload(d, 'redis')['spec']['template']['spec']['volumes'][-1]['secret']
      .update(optional=True)),
     ('StatefulSet in dev', ('dev',), lambda d: workload(d, 'veil-cas').update(kind='StatefulSet')),
+    ('development key mode', None, lambda d: container(d, 'redis').update(args=['--dev-key-file=/k/image.key'])),
+    ('sim TEE in production', ('aks-cvm',), lambda d: container(d, 'python-app').update(args=['--sim-dir=/s'])),
+    ('workload without the sim TEE in dev', ('dev',), lambda d: container(d, 'python-app').update(args=[])),
+    ('service identity not the pinned Secret', None, lambda d: container(d, 'veil-cas').update(
+        args=[a for a in container(d, 'veil-cas')['args'] if not a.startswith('--cert')])),
     ('sim root in production', ('aks-cvm',), lambda d: container(d, 'veil-cas')['args'].append('--sim-root=/x')),
     ('off the confidential pool', ('aks-cvm',),
      lambda d: workload(d, 'redis')['spec']['template']['spec'].pop('nodeSelector')),

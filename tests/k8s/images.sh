@@ -42,7 +42,8 @@ rootfs_base() {
     chmod 1777 "$1/tmp"
 }
 
-# build_redis_image TAG WORKDIR SIGNER: Debian's redis-server wrapped with /data encrypted; key in WORKDIR/redis.key
+# build_redis_image TAG WORKDIR SIGNER ADDRESS: Debian's redis-server wrapped to attest to the veil-cas at ADDRESS
+# ('HOST:PORT key=sha256:PIN') as shop/redis, /data the policy's volume redis_data; image key in WORKDIR/redis.key
 build_redis_image() {
     local tag=$1 root=$2/redis-root
     rm -rf "$root"
@@ -53,24 +54,29 @@ build_redis_image() {
     link_sonames "$root" /usr/bin/redis-server
     "$VEIL_BUILD_ROOT/src/cli/veil" wrap "$root/" -k "$3" -o "$2/redis.veil.tar" -t "$tag" -q \
         --entrypoint /usr/bin/redis-server --arg --port --arg 6379 --arg --dir --arg /data --arg --protected-mode --arg no \
-        --user 1000:1000 --encrypt /data --key-out "$2/redis.key" &&
+        --user 1000:1000 --volume /data=redis_data --attest "$4" --policy shop/redis --key-out "$2/redis.key" &&
     podman load -i "$2/redis.veil.tar" >/dev/null
 }
 
-# build_python_image TAG WORKDIR SIGNER: Debian's python3 (only the modules the app imports) and an HTTP app
-# in /app, encrypted; the page it serves comes from an encrypted file. Key in WORKDIR/python-app.key.
+# build_python_image TAG WORKDIR SIGNER ADDRESS: Debian's python3 (only the modules the app imports) and an HTTP app
+# in /app, encrypted; the page it serves comes from an encrypted file. It attests to the veil-cas at ADDRESS as
+# shop/python-app and gets DB_PASSWORD from the policy. Image key in WORKDIR/python-app.key.
 build_python_image() {
     local tag=$1 root=$2/python-root
     rm -rf "$root"
     rootfs_base "$root"
     mkdir -p "$root/app"
     cat > "$root/app/main.py" <<'PY'
-import http.server, json
+import hashlib, http.server, json, os
 MARKER = 'veil-k8s-main-py-marker'
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == '/healthz':
             body = b'ok\n'
+        elif self.path == '/secret':
+            # proves the secret arrived without revealing it: its length and SHA-256
+            pw = os.environ.get('DB_PASSWORD', '').encode()
+            body = json.dumps({'length': len(pw), 'sha256': hashlib.sha256(pw).hexdigest()}).encode()
         else:
             body = json.dumps({'app': 'python-app', 'greeting': open('/app/greeting.txt').read().strip()}).encode()
         self.send_response(200)
@@ -87,7 +93,7 @@ PY
     copy_with_libs "$root" /usr/bin/python3.11
     link_sonames "$root" /usr/bin/python3.11
     # the standard library files the app (and python's start-up) load, nothing else
-    /usr/bin/python3.11 -I -S -c 'import sys, http.server, json, encodings.idna, encodings.latin_1
+    /usr/bin/python3.11 -I -S -c 'import sys, hashlib, http.server, json, encodings.idna, encodings.latin_1
 for m in list(sys.modules.values()):
     f = getattr(m, "__file__", None)
     if f: print(f)' | while read -r f; do
@@ -96,6 +102,6 @@ for m in list(sys.modules.values()):
     done
     "$VEIL_BUILD_ROOT/src/cli/veil" wrap "$root/" -k "$3" -o "$2/python-app.veil.tar" -t "$tag" -q \
         --entrypoint /usr/bin/python3 --arg -I --arg -S --arg -B --arg -u --arg /app/main.py --workdir /app \
-        --user 1000:1000 --encrypt /app --key-out "$2/python-app.key" &&
+        --user 1000:1000 --encrypt /app --attest "$4" --policy shop/python-app --key-out "$2/python-app.key" &&
     podman load -i "$2/python-app.veil.tar" >/dev/null
 }
