@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Incremental write-back: re-seal only the 64 KiB nodes of a decrypted copy that changed since it was stored. */
+#include "vault-delta.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/err.h"
+#include "base/fileio.h"
+#include "base/log.h"
+#include "base/secbuf.h"
+#include "encfile/encfile.h"
+
+#define NODE VEIL_ENCFILE_NODE_SIZE
+/*
+ * More changed nodes than this: a whole-file store instead. The handle keeps
+ * changed nodes in memory until its flush (and flushes on its own, at a version
+ * we did not choose, past VEIL_ENCFILE_DIRTY_LIMIT): 512 nodes = 32 MiB, half of it.
+ */
+#define DELTA_MAX_CHANGED ((VEIL_ENCFILE_DIRTY_LIMIT / NODE) / 2)
+
+void vault_digests_clear(struct vault_digests *d) {
+    free(d->node);
+    *d = (struct vault_digests){ 0 };
+}
+
+static uint64_t node_count(uint64_t size) {
+    return (size + NODE - 1) / NODE;
+}
+
+static bool all_zero(const uint8_t *p, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (p[i]) return false;
+    return true;
+}
+
+int vault_delta_store(const char *disk_path, const uint8_t *key, const char *logical_path, uint64_t version,
+                      int memfd, struct vault_digests *d) {
+    if (!d->valid) return -EAGAIN;
+    struct stat st;
+    if (fstat(memfd, &st) < 0) return -errno;
+    uint64_t size = (uint64_t)st.st_size, count = node_count(size);
+    if (size > VEIL_ENCFILE_MAX_SIZE) return -EAGAIN;
+
+    /* the file must be the very one the digests describe: pinned version, same size */
+    _cleanup_(veil_encfile_freep) struct veil_encfile *f = NULL;
+    int r = veil_encfile_open(disk_path, key, logical_path, VEIL_ENCFILE_WRITE, &d->version, &f);
+    if (r < 0 || veil_encfile_size(f) != d->size) {
+        veil_log_debug("incremental write-back of %s not possible (%s): whole file", logical_path,
+                       r < 0 ? veil_err_describe(r) : "size differs");
+        return -EAGAIN;
+    }
+    uint8_t (*digests)[VEIL_SHA256_SIZE] = calloc(count ? count : 1, VEIL_SHA256_SIZE);
+    if (!digests) return -ENOMEM;
+    _cleanup_(veil_secbuf_freep) struct veil_secbuf *buf = NULL;
+    r = veil_secbuf_new(NODE, &buf);
+    if (r >= 0) r = veil_encfile_truncate(f, size);
+    uint64_t changed = 0;
+    /*
+     * Each node is read once into buf; its digest and (when it changed) the bytes
+     * handed to the handle come from that one read, so the digests kept are of
+     * exactly what the flush seals, whatever the application writes meanwhile.
+     */
+    for (uint64_t i = 0; r >= 0 && i < count; i++) {
+        size_t n = (size_t)(i + 1 < count ? NODE : size - i * NODE);
+        r = veil_pread_all(memfd, buf->data, n, (off_t)(i * NODE));
+        if (r >= 0) r = veil_sha256(buf->data, n, digests[i]);
+        if (r < 0) break;
+        /* a last node that shrank or grew is a different byte string, with another digest */
+        if (i < d->count && !memcmp(digests[i], d->node[i], VEIL_SHA256_SIZE)) continue;
+        /* past the old end the handle's truncate left holes, which read as zeros */
+        if (i * NODE >= d->size && all_zero(buf->data, n)) continue;
+        if (++changed > DELTA_MAX_CHANGED) {
+            r = -EAGAIN;
+            break;
+        }
+        ssize_t w = veil_encfile_pwrite(f, buf->data, n, i * NODE);
+        if (w < 0) r = (int)w;
+    }
+    if (r >= 0) r = veil_encfile_flush_version(f, version);
+    if (r < 0) {
+        free(digests);
+        /* -EAGAIN: nothing written. Otherwise the disk may or may not hold the new version: know nothing. */
+        if (r != -EAGAIN) vault_digests_clear(d);
+        return r;
+    }
+    free(d->node);
+    *d = (struct vault_digests){ .node = digests, .count = count, .size = size, .version = version, .valid = true };
+    return (int)changed;
+}
+
+int vault_digests_from_disk(const char *disk_path, const uint8_t *key, const char *logical_path, uint64_t version,
+                            struct vault_digests *d) {
+    vault_digests_clear(d);
+    _cleanup_(veil_encfile_freep) struct veil_encfile *f = NULL;
+    int r = veil_encfile_open(disk_path, key, logical_path, VEIL_ENCFILE_READ, &version, &f);
+    if (r < 0) return r;
+    uint64_t size = veil_encfile_size(f), count = node_count(size);
+    uint8_t (*digests)[VEIL_SHA256_SIZE] = calloc(count ? count : 1, VEIL_SHA256_SIZE);
+    if (!digests) return -ENOMEM;
+    _cleanup_(veil_secbuf_freep) struct veil_secbuf *buf = NULL;
+    r = veil_secbuf_new(NODE, &buf);
+    for (uint64_t i = 0; r >= 0 && i < count; i++) {
+        size_t n = (size_t)(i + 1 < count ? NODE : size - i * NODE);
+        ssize_t got = veil_encfile_pread(f, buf->data, n, i * NODE);
+        if (got != (ssize_t)n) r = got < 0 ? (int)got : -EIO;
+        else r = veil_sha256(buf->data, n, digests[i]);
+    }
+    if (r < 0) {
+        free(digests);
+        return r;
+    }
+    *d = (struct vault_digests){ .node = digests, .count = count, .size = size, .version = version, .valid = true };
+    return 0;
+}
+
+int vault_digests_from_fd(int fd, uint64_t version, struct vault_digests *d) {
+    vault_digests_clear(d);
+    struct stat st;
+    if (fstat(fd, &st) < 0) return -errno;
+    uint64_t size = (uint64_t)st.st_size, count = node_count(size);
+    uint8_t (*digests)[VEIL_SHA256_SIZE] = calloc(count ? count : 1, VEIL_SHA256_SIZE);
+    if (!digests) return -ENOMEM;
+    _cleanup_(veil_secbuf_freep) struct veil_secbuf *buf = NULL;
+    int r = veil_secbuf_new(NODE, &buf);
+    for (uint64_t i = 0; r >= 0 && i < count; i++) {
+        size_t n = (size_t)(i + 1 < count ? NODE : size - i * NODE);
+        r = veil_pread_all(fd, buf->data, n, (off_t)(i * NODE));
+        if (r >= 0) r = veil_sha256(buf->data, n, digests[i]);
+    }
+    if (r < 0) {
+        free(digests);
+        return r;
+    }
+    *d = (struct vault_digests){ .node = digests, .count = count, .size = size, .version = version, .valid = true };
+    return 0;
+}
