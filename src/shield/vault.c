@@ -204,11 +204,7 @@ static void restore_owner(const char *hp, uid_t uid, gid_t gid) {
  */
 static int store_copy_locked(struct copy *c, const char *hp, uint64_t next) {
     int r = vault_delta_store(hp, c->key, c->path, next, c->memfd, &c->digests);
-    if (r >= 0) {
-        veil_log_debug("wrote back %s incrementally: %d of %llu nodes re-sealed, version %llu", c->path, r,
-                       (unsigned long long)c->digests.count, (unsigned long long)next);
-        return 0;
-    }
+    if (r >= 0) return 0; /* logged there */
     if (r != -EAGAIN) return r;
     vault_digests_clear(&c->digests);
     r = veil_encfile_store_fd(hp, c->key, c->path, next, c->memfd, c->mode);
