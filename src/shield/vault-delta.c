@@ -3,10 +3,12 @@
 #include "vault-delta.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/err.h"
 #include "base/fileio.h"
@@ -35,6 +37,40 @@ static double now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/*
+ * Read node i (n bytes) of a memfd into buf and hash it. A node that lies in a
+ * hole of the memfd (SEEK_DATA: a sparse file) is not read: buf is zeroed and
+ * its digest is that of a zero node, computed once; so a mostly-empty large
+ * file costs what its data costs, as with store_fd.
+ */
+struct scan {
+    off_t data;      /* the next data offset at or after the last node asked; -1 = not looked up */
+    bool zero_known; /* zero = the digest of a zero node */
+    uint8_t zero[VEIL_SHA256_SIZE];
+};
+
+static int hash_node(int fd, uint64_t i, size_t n, uint8_t *buf, struct scan *sc, uint8_t digest[VEIL_SHA256_SIZE]) {
+    off_t start = (off_t)(i * NODE);
+    if (n == NODE) {
+        if (sc->data < start) {
+            sc->data = lseek(fd, start, SEEK_DATA);
+            if (sc->data < 0) sc->data = errno == ENXIO ? INT64_MAX : start; /* no SEEK_DATA: read everything */
+        }
+        if (sc->data >= start + (off_t)NODE) {
+            memset(buf, 0, n);
+            if (!sc->zero_known) {
+                int r = veil_sha256(buf, n, sc->zero);
+                if (r < 0) return r;
+                sc->zero_known = true;
+            }
+            memcpy(digest, sc->zero, VEIL_SHA256_SIZE);
+            return 0;
+        }
+    }
+    int r = veil_pread_all(fd, buf, n, start);
+    return r < 0 ? r : veil_sha256(buf, n, digest);
 }
 
 static bool all_zero(const uint8_t *p, size_t n) {
@@ -71,10 +107,10 @@ int vault_delta_store(const char *disk_path, const uint8_t *key, const char *log
      * handed to the handle come from that one read, so the digests kept are of
      * exactly what the flush seals, whatever the application writes meanwhile.
      */
+    struct scan sc = { .data = -1 };
     for (uint64_t i = 0; r >= 0 && i < count; i++) {
         size_t n = (size_t)(i + 1 < count ? NODE : size - i * NODE);
-        r = veil_pread_all(memfd, buf->data, n, (off_t)(i * NODE));
-        if (r >= 0) r = veil_sha256(buf->data, n, digests[i]);
+        r = hash_node(memfd, i, n, buf->data, &sc, digests[i]);
         if (r < 0) break;
         /* a last node that shrank or grew is a different byte string, with another digest */
         if (i < d->count && !memcmp(digests[i], d->node[i], VEIL_SHA256_SIZE)) continue;
@@ -138,10 +174,10 @@ int vault_digests_from_fd(int fd, uint64_t version, struct vault_digests *d) {
     if (!digests) return -ENOMEM;
     _cleanup_(veil_secbuf_freep) struct veil_secbuf *buf = NULL;
     int r = veil_secbuf_new(NODE, &buf);
+    struct scan sc = { .data = -1 };
     for (uint64_t i = 0; r >= 0 && i < count; i++) {
         size_t n = (size_t)(i + 1 < count ? NODE : size - i * NODE);
-        r = veil_pread_all(fd, buf->data, n, (off_t)(i * NODE));
-        if (r >= 0) r = veil_sha256(buf->data, n, digests[i]);
+        r = hash_node(fd, i, n, buf->data, &sc, digests[i]);
     }
     if (r < 0) {
         free(digests);

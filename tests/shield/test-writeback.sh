@@ -19,7 +19,7 @@ trust+=(--trust /lib --trust /lib64 --trust /usr/lib/python3.11 --passthrough /p
         --passthrough /sys --encrypt "$work/enc" --key "$work/key")
 f=$work/enc/f
 run() { VEIL_LOG=debug "$HARNESS" "${trust[@]}" --cwd / -- /usr/bin/python3.11 -c "$1" >>"$work/out" 2>"$work/err"; }
-echo 1..6
+echo 1..9
 # four whole nodes (256 KiB), then 100 bytes more: the append touches node 4 only
 run 'import os
 fd = os.open("'"$f"'", os.O_WRONLY | os.O_CREAT, 0o600)
@@ -40,5 +40,18 @@ check "veil pfs verify accepts the written file" "$VEIL" pfs verify --key "$work
 python3 -c 'import sys; sys.stdout.buffer.write(bytes(range(256)) * 1024 + b"x" * 100)' >"$work/expected"
 check "it decrypts to exactly the written bytes" \
   bash -c "'$VEIL' pfs decrypt --key '$work/key' --path '$f' '$f' '$work/plain' && cmp '$work/plain' '$work/expected'"
+# a sparse 1 GiB file: holes are neither hashed from data nor sealed, and stay holes on disk
+g=$work/enc/g
+run 'import os
+fd = os.open("'"$g"'", os.O_RDWR | os.O_CREAT, 0o600)
+os.ftruncate(fd, 1 << 30)
+os.pwrite(fd, b"end", (1 << 30) - 3)
+os.fsync(fd)
+os.pwrite(fd, b"start", 0)
+os.fsync(fd)'
+check "a sparse file's fsyncs re-seal one node each" \
+  test "$(grep -c "wrote back $g incrementally: 1 of 16384 nodes re-sealed" "$work/err")" = 2
+check "it stays sparse on disk" test "$(du -k "$g" | cut -f1)" -lt 4096
+check "and verifies" "$VEIL" pfs verify --key "$work/key" --path "$g" "$g"
 [ $tap_failed = 0 ] || { cat "$work/err" | tail -20 >&2; }
 exit $tap_failed
