@@ -3,6 +3,7 @@
 #include "vault-delta.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,8 @@
 #include "base/fileio.h"
 #include "base/log.h"
 #include "base/secbuf.h"
+#include "crypto/ossl.h"
+#include "crypto/random.h"
 #include "encfile/encfile.h"
 
 #define NODE VEIL_ENCFILE_NODE_SIZE
@@ -27,6 +30,55 @@
 void vault_digests_clear(struct vault_digests *d) {
     free(d->node);
     *d = (struct vault_digests){ 0 };
+}
+
+/*
+ * Node digests: GMAC (AES-256-GCM over the node as additional data, no
+ * plaintext, a fixed nonce) under a random key drawn once per process. Why not
+ * SHA-256: hashing every node of the copy is the larger part of an incremental
+ * write-back (a 32 MB AOF: ~20 ms with SHA-NI, of ~35 ms), and GHASH runs at
+ * several times its speed with VAES/PCLMUL. Why it is enough: the digests only
+ * decide which nodes are re-sealed; they never leave this process and are not
+ * on disk. Two different node contents (chosen by the application, which
+ * cannot see the key, the digests, or anything computed from them) get the
+ * same GHASH with probability at most (blocks + 1) / 2^128 = 2^-116 for a
+ * 64 KiB node; the fixed nonce only adds the same E_K(J0) to both. A collision
+ * would make that node's change not persist at that write-back: the
+ * application's own data, never a key/nonce reuse (sealing draws its own salt).
+ */
+static struct veil_secbuf *digest_key;
+static int digest_key_error;
+static pthread_once_t digest_key_once = PTHREAD_ONCE_INIT;
+
+static void digest_key_init(void) {
+    digest_key_error = veil_secbuf_new(32, &digest_key);
+    if (digest_key_error >= 0) digest_key_error = veil_random(digest_key->data, 32);
+}
+
+VEIL_DEFINE_CLEANUP(EVP_CIPHER_CTX *, EVP_CIPHER_CTX_free, cipher_ctx_freep)
+
+static int digester_new(EVP_CIPHER_CTX **ret) {
+    pthread_once(&digest_key_once, digest_key_init);
+    if (digest_key_error < 0) return digest_key_error;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    if (!ctx) return -ENOMEM;
+    if (!EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, digest_key->data, NULL)) {
+        EVP_CIPHER_CTX_free(ctx);
+        return veil_ossl_err(-EIO, "cannot set up the node digest");
+    }
+    *ret = ctx;
+    return 0;
+}
+
+static int node_digest(EVP_CIPHER_CTX *ctx, const uint8_t *data, size_t n, uint8_t out[VAULT_DIGEST_SIZE]) {
+    static const uint8_t nonce[12];
+    uint8_t none[16];
+    int len;
+    if (!EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, nonce) || !EVP_EncryptUpdate(ctx, NULL, &len, data, (int)n) ||
+        !EVP_EncryptFinal_ex(ctx, none, &len) ||
+        !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, VAULT_DIGEST_SIZE, out))
+        return veil_ossl_err(-EIO, "cannot compute a node digest");
+    return 0;
 }
 
 static uint64_t node_count(uint64_t size) {
@@ -46,12 +98,13 @@ static double now_ms(void) {
  * file costs what its data costs, as with store_fd.
  */
 struct scan {
+    EVP_CIPHER_CTX *ctx;
     off_t data;      /* the next data offset at or after the last node asked; -1 = not looked up */
     bool zero_known; /* zero = the digest of a zero node */
-    uint8_t zero[VEIL_SHA256_SIZE];
+    uint8_t zero[VAULT_DIGEST_SIZE];
 };
 
-static int hash_node(int fd, uint64_t i, size_t n, uint8_t *buf, struct scan *sc, uint8_t digest[VEIL_SHA256_SIZE]) {
+static int hash_node(int fd, uint64_t i, size_t n, uint8_t *buf, struct scan *sc, uint8_t digest[VAULT_DIGEST_SIZE]) {
     off_t start = (off_t)(i * NODE);
     if (n == NODE) {
         if (sc->data < start) {
@@ -61,16 +114,16 @@ static int hash_node(int fd, uint64_t i, size_t n, uint8_t *buf, struct scan *sc
         if (sc->data >= start + (off_t)NODE) {
             memset(buf, 0, n);
             if (!sc->zero_known) {
-                int r = veil_sha256(buf, n, sc->zero);
+                int r = node_digest(sc->ctx, buf, n, sc->zero);
                 if (r < 0) return r;
                 sc->zero_known = true;
             }
-            memcpy(digest, sc->zero, VEIL_SHA256_SIZE);
+            memcpy(digest, sc->zero, VAULT_DIGEST_SIZE);
             return 0;
         }
     }
     int r = veil_pread_all(fd, buf, n, start);
-    return r < 0 ? r : veil_sha256(buf, n, digest);
+    return r < 0 ? r : node_digest(sc->ctx, buf, n, digest);
 }
 
 static bool all_zero(const uint8_t *p, size_t n) {
@@ -95,7 +148,7 @@ int vault_delta_store(const char *disk_path, const uint8_t *key, const char *log
                        r < 0 ? veil_err_describe(r) : "size differs");
         return -EAGAIN;
     }
-    uint8_t (*digests)[VEIL_SHA256_SIZE] = calloc(count ? count : 1, VEIL_SHA256_SIZE);
+    uint8_t (*digests)[VAULT_DIGEST_SIZE] = calloc(count ? count : 1, VAULT_DIGEST_SIZE);
     if (!digests) return -ENOMEM;
     _cleanup_(veil_secbuf_freep) struct veil_secbuf *buf = NULL;
     r = veil_secbuf_new(NODE, &buf);
@@ -107,13 +160,15 @@ int vault_delta_store(const char *disk_path, const uint8_t *key, const char *log
      * handed to the handle come from that one read, so the digests kept are of
      * exactly what the flush seals, whatever the application writes meanwhile.
      */
-    struct scan sc = { .data = -1 };
+    _cleanup_(cipher_ctx_freep) EVP_CIPHER_CTX *ctx = NULL;
+    if (r >= 0) r = digester_new(&ctx);
+    struct scan sc = { .ctx = ctx, .data = -1 };
     for (uint64_t i = 0; r >= 0 && i < count; i++) {
         size_t n = (size_t)(i + 1 < count ? NODE : size - i * NODE);
         r = hash_node(memfd, i, n, buf->data, &sc, digests[i]);
         if (r < 0) break;
         /* a last node that shrank or grew is a different byte string, with another digest */
-        if (i < d->count && !memcmp(digests[i], d->node[i], VEIL_SHA256_SIZE)) continue;
+        if (i < d->count && !memcmp(digests[i], d->node[i], VAULT_DIGEST_SIZE)) continue;
         /* past the old end the handle's truncate left holes, which read as zeros */
         if (i * NODE >= d->size && all_zero(buf->data, n)) continue;
         if (++changed > DELTA_MAX_CHANGED) {
@@ -147,15 +202,17 @@ int vault_digests_from_disk(const char *disk_path, const uint8_t *key, const cha
     int r = veil_encfile_open(disk_path, key, logical_path, VEIL_ENCFILE_READ, &version, &f);
     if (r < 0) return r;
     uint64_t size = veil_encfile_size(f), count = node_count(size);
-    uint8_t (*digests)[VEIL_SHA256_SIZE] = calloc(count ? count : 1, VEIL_SHA256_SIZE);
+    uint8_t (*digests)[VAULT_DIGEST_SIZE] = calloc(count ? count : 1, VAULT_DIGEST_SIZE);
     if (!digests) return -ENOMEM;
     _cleanup_(veil_secbuf_freep) struct veil_secbuf *buf = NULL;
     r = veil_secbuf_new(NODE, &buf);
+    _cleanup_(cipher_ctx_freep) EVP_CIPHER_CTX *ctx = NULL;
+    if (r >= 0) r = digester_new(&ctx);
     for (uint64_t i = 0; r >= 0 && i < count; i++) {
         size_t n = (size_t)(i + 1 < count ? NODE : size - i * NODE);
         ssize_t got = veil_encfile_pread(f, buf->data, n, i * NODE);
         if (got != (ssize_t)n) r = got < 0 ? (int)got : -EIO;
-        else r = veil_sha256(buf->data, n, digests[i]);
+        else r = node_digest(ctx, buf->data, n, digests[i]);
     }
     if (r < 0) {
         free(digests);
@@ -170,11 +227,13 @@ int vault_digests_from_fd(int fd, uint64_t version, struct vault_digests *d) {
     struct stat st;
     if (fstat(fd, &st) < 0) return -errno;
     uint64_t size = (uint64_t)st.st_size, count = node_count(size);
-    uint8_t (*digests)[VEIL_SHA256_SIZE] = calloc(count ? count : 1, VEIL_SHA256_SIZE);
+    uint8_t (*digests)[VAULT_DIGEST_SIZE] = calloc(count ? count : 1, VAULT_DIGEST_SIZE);
     if (!digests) return -ENOMEM;
     _cleanup_(veil_secbuf_freep) struct veil_secbuf *buf = NULL;
     int r = veil_secbuf_new(NODE, &buf);
-    struct scan sc = { .data = -1 };
+    _cleanup_(cipher_ctx_freep) EVP_CIPHER_CTX *ctx = NULL;
+    if (r >= 0) r = digester_new(&ctx);
+    struct scan sc = { .ctx = ctx, .data = -1 };
     for (uint64_t i = 0; r >= 0 && i < count; i++) {
         size_t n = (size_t)(i + 1 < count ? NODE : size - i * NODE);
         r = hash_node(fd, i, n, buf->data, &sc, digests[i]);
