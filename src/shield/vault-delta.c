@@ -182,9 +182,15 @@ int vault_delta_store(const char *disk_path, const uint8_t *key, const char *log
     if (r >= 0) r = veil_encfile_flush_version(f, version);
     if (r < 0) {
         free(digests);
-        /* -EAGAIN: nothing written. Otherwise the disk may or may not hold the new version: know nothing. */
-        if (r != -EAGAIN) vault_digests_clear(d);
-        return r;
+        /*
+         * Whatever failed (a node the handle could not read back, a flush that did not
+         * commit, or one that did but could not be reopened), the whole-file store
+         * decides, as it did before this path existed; the digests are rebuilt after it.
+         */
+        if (r != -EAGAIN)
+            veil_log_debug("incremental write-back of %s failed (%s): whole file", logical_path, veil_err_describe(r));
+        vault_digests_clear(d);
+        return -EAGAIN;
     }
     /* the timings say where a write-back's time goes (docs/shield.md) */
     veil_log_debug("wrote back %s incrementally: %llu of %llu nodes re-sealed, version %llu (read+hash %.1f ms, "

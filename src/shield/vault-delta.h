@@ -29,12 +29,11 @@ void vault_digests_clear(struct vault_digests *d);
 /*
  * Store the memfd's contents at disk_path as `version`, re-sealing only the
  * nodes whose digest differs (an encfile flush: new file, fsync, rename, fsync
- * of the directory). Returns the number of nodes re-sealed (>= 0) on success,
- * -EAGAIN when it is not worth
- * it or not possible (no digests, too many changed nodes, the file on disk is
- * not the one the digests describe) with nothing written, or another -errno
- * when the flush failed (the old file stays; the digests are then cleared).
- * On success the digests describe the new file.
+ * of the directory). Returns the number of nodes re-sealed (>= 0); the digests
+ * then describe the new file. -EAGAIN when it is not possible, not worth it (no
+ * digests, too many changed nodes, the file on disk is not the one the digests
+ * describe) or failed; any other -errno when it could not start (fstat, memory).
+ * On any error nothing of the new version is known: the caller stores the whole file.
  */
 int vault_delta_store(const char *disk_path, const uint8_t *key, const char *logical_path, uint64_t version,
                       int memfd, struct vault_digests *d) _warn_unused_;

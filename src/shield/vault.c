@@ -205,7 +205,7 @@ static void restore_owner(const char *hp, uid_t uid, gid_t gid) {
 static int store_copy_locked(struct copy *c, const char *hp, uint64_t next) {
     int r = vault_delta_store(hp, c->key, c->path, next, c->memfd, &c->digests);
     if (r >= 0) return 0; /* logged there */
-    if (r != -EAGAIN) return r;
+    /* -EAGAIN or any failure: the whole-file store, as before incremental write-back existed */
     vault_digests_clear(&c->digests);
     r = veil_encfile_store_fd(hp, c->key, c->path, next, c->memfd, c->mode);
     if (r < 0) return r;
