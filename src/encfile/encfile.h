@@ -82,6 +82,12 @@ int veil_encfile_truncate(struct veil_encfile *f, uint64_t size) _warn_unused_;
  * (keep it absolute if the process changes directory).
  */
 int veil_encfile_flush(struct veil_encfile *f) _warn_unused_;
+/*
+ * Like flush, but the new file carries `version` (any value, as with store) and is
+ * written even when nothing changed. For a caller that numbers versions itself
+ * (veil-run's volume counters); clean nodes are still copied as ciphertext.
+ */
+int veil_encfile_flush_version(struct veil_encfile *f, uint64_t version) _warn_unused_;
 /* Flush and free; the handle is gone even when the flush failed. */
 int veil_encfile_close(struct veil_encfile *f) _warn_unused_;
 /* Free without flushing: unflushed changes are discarded. */

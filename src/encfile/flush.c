@@ -68,7 +68,7 @@ static int write_data(struct veil_encfile *f, int fd, const struct encfile_geome
     return 0;
 }
 
-int veil_encfile_flush(struct veil_encfile *f) {
+static int flush_as(struct veil_encfile *f, uint64_t version) {
     struct encfile_geometry g;
     uint8_t salt[ENCFILE_SALT_SIZE];
     struct veil_atomic_file pending;
@@ -76,8 +76,6 @@ int veil_encfile_flush(struct veil_encfile *f) {
 
     if ((r = encfile_check_usable(f)) < 0) return r;
     if (!f->writable) return veil_err(-EROFS, "encrypted file opened read-only");
-    if (!f->changed) return 0;
-    if (f->header.version == UINT64_MAX) return veil_err(-EOVERFLOW, "version counter exhausted");
     r = encfile_geometry(f->size, &g);
     if (r < 0) return r;
     r = encfile_new_salt(salt);
@@ -89,7 +87,7 @@ int veil_encfile_flush(struct veil_encfile *f) {
     if (r < 0) return r;
     if (fchown(pending.fd, f->uid, f->gid) < 0) { /* best effort: not root */ }
     struct encfile_header header = f->header;
-    header.version = f->header.version + 1;
+    header.version = version;
     r = write_data(f, pending.fd, &g, salt, level0);
     if (r >= 0) r = encfile_write_tree(pending.fd, &f->keys, salt, &g, level0, f->hdr_key, f->logical_path, &header);
     if (r < 0) {
@@ -125,6 +123,23 @@ int veil_encfile_flush(struct veil_encfile *f) {
     f->cache_valid = false;
     f->changed = false;
     return 0;
+}
+
+int veil_encfile_flush(struct veil_encfile *f) {
+    int r = encfile_check_usable(f);
+    if (r < 0) return r;
+    if (!f->writable) return veil_err(-EROFS, "encrypted file opened read-only");
+    if (!f->changed) return 0;
+    if (f->header.version == UINT64_MAX) return veil_err(-EOVERFLOW, "version counter exhausted");
+    return flush_as(f, f->header.version + 1);
+}
+
+int veil_encfile_flush_version(struct veil_encfile *f, uint64_t version) {
+    int r = encfile_check_usable(f);
+    if (r < 0) return r;
+    if (!f->writable) return veil_err(-EROFS, "encrypted file opened read-only");
+    /* unlike flush, also when nothing changed: the caller asked for this version on disk */
+    return flush_as(f, version);
 }
 
 int veil_encfile_close(struct veil_encfile *f) {

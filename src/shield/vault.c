@@ -17,6 +17,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "encfile/encfile.h"
+#include "vault-delta.h"
 #include "vault-hooks.h"
 
 struct copy {
@@ -33,6 +34,7 @@ struct copy {
     bool writable;        /* ever opened for writing: mmap writes may have changed it */
     struct timespec synced_mtime;
     off_t synced_size;
+    struct vault_digests digests; /* of the nodes on disk, for incremental write-back */
 };
 
 struct veil_shield_vault {
@@ -66,6 +68,7 @@ int veil_shield_vault_new(const char *root, void (*before_slow_work)(void *), vo
 
 static void copy_free(struct copy *c) {
     if (c->memfd >= 0) close(c->memfd);
+    vault_digests_clear(&c->digests);
     free(c->path);
     free(c);
 }
@@ -194,6 +197,25 @@ static void restore_owner(const char *hp, uid_t uid, gid_t gid) {
     if ((uid != 0 || gid != 0) && lchown(hp, uid, gid) < 0) veil_log_warning("cannot restore the owner of a file: %m");
 }
 
+/*
+ * Write the copy back as version `next`: only its changed nodes when the digests of
+ * what is on disk are known (vault-delta.c), else the whole file, after which the
+ * digests are read back from the new file so that the next write-back can be incremental.
+ */
+static int store_copy_locked(struct copy *c, const char *hp, uint64_t next) {
+    int r = vault_delta_store(hp, c->key, c->path, next, c->memfd, &c->digests);
+    if (r >= 0) return 0; /* logged there */
+    /* -EAGAIN or any failure: the whole-file store, as before incremental write-back existed */
+    vault_digests_clear(&c->digests);
+    r = veil_encfile_store_fd(hp, c->key, c->path, next, c->memfd, c->mode);
+    if (r < 0) return r;
+    veil_log_debug("wrote back %s whole, version %llu", c->path, (unsigned long long)next);
+    /* a copy never opened for writing is not written back again unless truncated: not worth a pass */
+    if (c->writable && vault_digests_from_disk(hp, c->key, c->path, next, &c->digests) < 0)
+        vault_digests_clear(&c->digests); /* only slower: the next write-back stores the whole file */
+    return 0;
+}
+
 static int writeback_locked(struct veil_shield_vault *v, struct copy *c) {
     char hp[PATH_MAX];
     int r = host_path(v, c->path, hp, sizeof(hp));
@@ -201,7 +223,7 @@ static int writeback_locked(struct veil_shield_vault *v, struct copy *c) {
     if (v->before_slow_work) v->before_slow_work(v->ctx);
     veil_err_clear();
     uint64_t next = v->hooks ? v->hooks->version_for(v->hooks->ctx, c->path, c->key, c->version + 1) : c->version + 1;
-    r = veil_encfile_store_fd(hp, c->key, c->path, next, c->memfd, c->mode);
+    r = store_copy_locked(c, hp, next);
     if (r < 0) return veil_log_errno(r, "cannot write back %s", c->path);
     restore_owner(hp, c->uid, c->gid);
     c->version = next;
@@ -274,11 +296,14 @@ int veil_shield_vault_open(struct veil_shield_vault *v, const char *path, const 
                 close(memfd);
                 goto out;
             }
+            c->digests = (struct vault_digests){ .version = first, .valid = true }; /* empty, as on disk */
         } else {
             r = -errno;
             goto out;
         }
     }
+    if (writing && !c->writable && !c->digests.valid && vault_digests_from_fd(c->memfd, c->version, &c->digests) < 0)
+        vault_digests_clear(&c->digests); /* only slower: the first write-back stores the whole file */
     if (writing) c->writable = true;
     if ((flags & O_TRUNC) && writing && ftruncate(c->memfd, 0) < 0) {
         r = -errno;
@@ -386,6 +411,7 @@ int veil_shield_vault_rename(struct veil_shield_vault *v, const char *old_path, 
     free(c->path);
     c->path = np;
     c->key = new_key;
+    vault_digests_clear(&c->digests); /* they described the old file */
     c->version = next;
     note_synced(c);
     if (v->hooks) {
