@@ -16,6 +16,16 @@ check() { # check NAME COMMAND...: ok when the command succeeds
 }
 skip() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $* # SKIP"; }
 
+# host_python_trust: append to the array `trust` the harness options that trust the host's python3.11,
+# its loader and every shared library it loads (each by its /usr path and by its resolved path)
+host_python_trust() {
+  local f
+  for f in /usr/bin/python3.11 /usr/lib64/ld-linux-x86-64.so.2 $(ldd /usr/bin/python3.11 | grep -o '/lib/x86_64[^ ]*'); do
+    case $f in /lib/*) f=/usr$f ;; esac
+    trust+=(--trust "$f" --trust "$(readlink -f "$f")")
+  done
+}
+
 # copy_binary ROOT PATH...: the files and every shared library they need, with their symlinks
 copy_binary() {
   local root=$1; shift

@@ -9,10 +9,7 @@ HARNESS=$VEIL_BUILD_ROOT/tests/shield/shield-harness
 work=$(mktemp -d /tmp/veil-shield-wb.XXXXXX)
 [ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
 trust=()
-for f in /usr/bin/python3.11 /usr/lib64/ld-linux-x86-64.so.2 $(ldd /usr/bin/python3.11 | grep -o '/lib/x86_64[^ ]*'); do
-  case $f in /lib/*) f=/usr$f ;; esac
-  trust+=(--trust "$f" --trust "$(readlink -f "$f")")
-done
+host_python_trust
 mkdir -p "$work/enc"
 "$VEIL" pfs keygen -o "$work/key" || exit 1
 trust+=(--trust /lib --trust /lib64 --trust /usr/lib/python3.11 --passthrough /proc --passthrough /dev
