@@ -89,12 +89,6 @@ static int verify_rsa_sha256(EVP_PKEY *key, const uint8_t *data, size_t size, co
     return ok ? 0 : -EACCES;
 }
 
-static json_t *hex_json(const uint8_t *data, size_t size) {
-    char hex[2 * 64 + 1];
-    veil_hex_encode(data, MIN(size, (size_t)64), hex);
-    return json_string(hex);
-}
-
 static int check_runtime_claims_digest(const struct veil_azure_hcl *hcl, const struct veil_snp_report *snp) {
     uint8_t digest[64] = { 0 };
     enum veil_hash_alg alg = hcl->hash_type == 1 ? VEIL_HASH_SHA256 : hcl->hash_type == 2 ? VEIL_HASH_SHA384 : VEIL_HASH_SHA512;
@@ -122,7 +116,7 @@ static int check_tpm_quote(const struct veil_azure_evidence *ev, EVP_PKEY *ak, s
     struct veil_tpm_quote q;
     int r = veil_tpm_quote_parse(ev->tpm_quote, ev->tpm_quote_size, &q);
     if (r < 0) return r;
-    json_object_set_new(details, "tpm_nonce", hex_json(q.extra_data, q.extra_data_size));
+    json_object_set_new(details, "tpm_nonce", veil_claims_hex_json(q.extra_data, q.extra_data_size));
     json_object_set_new(details, "tpm_pcr_mask", json_integer(q.pcr_mask));
     if (ev->pcrs) {
         if (q.pcr_hash != VEIL_TPM_ALG_SHA256)
@@ -141,7 +135,7 @@ static int check_tpm_quote(const struct veil_azure_evidence *ev, EVP_PKEY *ak, s
             if (r < 0) return r;
             char key[4];
             snprintf(key, sizeof(key), "%u", i);
-            json_object_set_new(pcrs, key, hex_json(ev->pcrs + 32 * i, 32));
+            json_object_set_new(pcrs, key, veil_claims_hex_json(ev->pcrs + 32 * i, 32));
         }
         uint8_t digest[32];
         r = veil_hash_final(h, digest);
@@ -190,7 +184,7 @@ int veil_azure_verify(const struct veil_azure_evidence *ev, const struct veil_co
     uint8_t ak_id[32];
     r = veil_key_id(ak, ak_id);
     if (r < 0) return r;
-    json_object_set_new(c->details, "ak_sha256", hex_json(ak_id, 32));
+    json_object_set_new(c->details, "ak_sha256", veil_claims_hex_json(ak_id, 32));
     json_object_set_new(c->details, "runtime_claims", TAKE_PTR(runtime));
     json_object_set_new(c->details, "hcl_version", json_integer(hcl.version));
     if (c->debug && !(opts && opts->allow_debug))

@@ -73,7 +73,7 @@ void veil_claims_free(struct veil_claims *c) {
     free(c);
 }
 
-static json_t *hex_json(const uint8_t *data, size_t size) {
+json_t *veil_claims_hex_json(const uint8_t *data, size_t size) {
     char hex[2 * 256 + 1];
     if (size > 256) return NULL;
     veil_hex_encode(data, size, hex);
@@ -84,13 +84,13 @@ json_t *veil_claims_to_json(const struct veil_claims *c) {
     json_t *o = json_object();
     if (!o) return NULL;
     json_object_set_new(o, "tee", json_string(veil_tee_name(c->tee)));
-    json_object_set_new(o, "measurement", hex_json(c->measurement, c->measurement_size));
-    json_object_set_new(o, "signer", hex_json(c->signer, c->signer_size));
+    json_object_set_new(o, "measurement", veil_claims_hex_json(c->measurement, c->measurement_size));
+    json_object_set_new(o, "signer", veil_claims_hex_json(c->signer, c->signer_size));
     json_object_set_new(o, "product_id", json_integer(c->product_id));
     json_object_set_new(o, "security_version", json_integer(c->security_version));
     json_object_set_new(o, "debug", json_boolean(c->debug));
     json_object_set_new(o, "tcb_status", json_string(veil_tcb_status_name(c->tcb_status)));
-    json_object_set_new(o, "report_data", hex_json(c->report_data, sizeof(c->report_data)));
+    json_object_set_new(o, "report_data", veil_claims_hex_json(c->report_data, sizeof(c->report_data)));
     json_object_set_new(o, "details", json_deep_copy(c->details ? c->details : json_object()));
     return o;
 }

@@ -64,5 +64,9 @@ int veil_claims_new(enum veil_tee tee, struct veil_claims **ret) _warn_unused_;
 void veil_claims_free(struct veil_claims *c);
 VEIL_DEFINE_CLEANUP(struct veil_claims *, veil_claims_free, veil_claims_freep)
 
+/* Lowercase hex of at most 256 bytes as a JSON string (new reference); NULL when larger.
+ * Every verifier encodes binary claim details with it. */
+json_t *veil_claims_hex_json(const uint8_t *data, size_t size);
+
 /* The claims as a JSON object (new reference): binary fields hex-encoded. */
 json_t *veil_claims_to_json(const struct veil_claims *c);

@@ -8,12 +8,6 @@
 #include "base/fileio.h"
 #include "dcap.h"
 
-static json_t *hex_json(const uint8_t *data, size_t size) {
-    char hex[2 * 64 + 1];
-    veil_hex_encode(data, MIN(size, (size_t)64), hex);
-    return json_string(hex);
-}
-
 int veil_sgx_verify(const uint8_t *quote, size_t size, const struct veil_collateral *coll,
                     const struct veil_hw_options *opts, struct veil_claims **ret) {
     struct veil_dcap_verified v;
@@ -43,14 +37,14 @@ int veil_sgx_verify(const uint8_t *quote, size_t size, const struct veil_collate
     json_decref(c->details);
     c->details = TAKE_PTR(v.details);
     json_t *d = c->details;
-    json_object_set_new(d, "mrenclave", hex_json(e->mr_enclave, 32));
-    json_object_set_new(d, "mrsigner", hex_json(e->mr_signer, 32));
+    json_object_set_new(d, "mrenclave", veil_claims_hex_json(e->mr_enclave, 32));
+    json_object_set_new(d, "mrsigner", veil_claims_hex_json(e->mr_signer, 32));
     json_object_set_new(d, "isv_prod_id", json_integer(e->isv_prod_id));
     json_object_set_new(d, "isv_svn", json_integer(e->isv_svn));
-    json_object_set_new(d, "attributes", hex_json(e->attributes, 16));
+    json_object_set_new(d, "attributes", veil_claims_hex_json(e->attributes, 16));
     json_object_set_new(d, "misc_select", json_integer(e->misc_select));
-    json_object_set_new(d, "cpu_svn", hex_json(e->cpu_svn, 16));
-    json_object_set_new(d, "config_id", hex_json(e->config_id, 64));
+    json_object_set_new(d, "cpu_svn", veil_claims_hex_json(e->cpu_svn, 16));
+    json_object_set_new(d, "config_id", veil_claims_hex_json(e->config_id, 64));
     json_object_set_new(d, "config_svn", json_integer(e->config_svn));
     *ret = TAKE_PTR(c);
     return 0;

@@ -353,12 +353,6 @@ int veil_snp_verify_report(const uint8_t *report, size_t size, const struct veil
     return veil_err(first, "%s", first_error);
 }
 
-static json_t *hex_json(const uint8_t *data, size_t size) {
-    char hex[2 * 64 + 1];
-    veil_hex_encode(data, MIN(size, (size_t)64), hex);
-    return json_string(hex);
-}
-
 static json_t *tcb_json(uint64_t tcb, enum veil_snp_product product) {
     struct veil_snp_tcb t = veil_snp_tcb_decode(tcb, product);
     char raw[17];
@@ -414,14 +408,14 @@ int veil_snp_claims(const struct veil_snp_verified *v, struct veil_claims **ret)
     json_object_set_new(d, "policy_debug", json_boolean(r->policy & VEIL_SNP_POLICY_DEBUG));
     json_object_set_new(d, "policy_single_socket", json_boolean(r->policy & VEIL_SNP_POLICY_SINGLE_SOCKET));
     json_object_set_new(d, "vmpl", json_integer(r->vmpl));
-    json_object_set_new(d, "family_id", hex_json(r->family_id, 16));
-    json_object_set_new(d, "image_id", hex_json(r->image_id, 16));
-    json_object_set_new(d, "host_data", hex_json(r->host_data, 32));
-    json_object_set_new(d, "id_key_digest", hex_json(r->id_key_digest, 48));
-    json_object_set_new(d, "author_key_digest", hex_json(r->author_key_digest, 48));
-    json_object_set_new(d, "report_id", hex_json(r->report_id, 32));
-    json_object_set_new(d, "report_id_ma", hex_json(r->report_id_ma, 32));
-    json_object_set_new(d, "chip_id", hex_json(r->chip_id, 64));
+    json_object_set_new(d, "family_id", veil_claims_hex_json(r->family_id, 16));
+    json_object_set_new(d, "image_id", veil_claims_hex_json(r->image_id, 16));
+    json_object_set_new(d, "host_data", veil_claims_hex_json(r->host_data, 32));
+    json_object_set_new(d, "id_key_digest", veil_claims_hex_json(r->id_key_digest, 48));
+    json_object_set_new(d, "author_key_digest", veil_claims_hex_json(r->author_key_digest, 48));
+    json_object_set_new(d, "report_id", veil_claims_hex_json(r->report_id, 32));
+    json_object_set_new(d, "report_id_ma", veil_claims_hex_json(r->report_id_ma, 32));
+    json_object_set_new(d, "chip_id", veil_claims_hex_json(r->chip_id, 64));
     json_object_set_new(d, "platform_info", json_string(platform));
     json_object_set_new(d, "current_tcb", tcb_json(r->current_tcb, v->product));
     json_object_set_new(d, "reported_tcb", tcb_json(r->reported_tcb, v->product));

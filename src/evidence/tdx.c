@@ -8,12 +8,6 @@
 #include "base/fileio.h"
 #include "dcap.h"
 
-static json_t *hex_json(const uint8_t *data, size_t size) {
-    char hex[2 * 64 + 1];
-    veil_hex_encode(data, MIN(size, (size_t)64), hex);
-    return json_string(hex);
-}
-
 static bool nonzero(const uint8_t *p, size_t size) {
     for (size_t i = 0; i < size; i++)
         if (p[i]) return true;
@@ -52,21 +46,21 @@ int veil_tdx_verify(const uint8_t *quote, size_t size, const struct veil_collate
     for (int i = 0; i < 4; i++) {
         char key[8] = "rtmr0";
         key[4] = (char)('0' + i);
-        json_object_set_new(d, key, hex_json(td->rtmr[i], 48));
+        json_object_set_new(d, key, veil_claims_hex_json(td->rtmr[i], 48));
     }
-    json_object_set_new(d, "mrtd", hex_json(td->mr_td, 48));
-    json_object_set_new(d, "mrconfigid", hex_json(td->mr_config_id, 48));
-    json_object_set_new(d, "mrowner", hex_json(td->mr_owner, 48));
-    json_object_set_new(d, "mrownerconfig", hex_json(td->mr_owner_config, 48));
-    json_object_set_new(d, "mrseam", hex_json(td->mr_seam, 48));
-    json_object_set_new(d, "mrsignerseam", hex_json(td->mr_signer_seam, 48));
-    json_object_set_new(d, "seam_attributes", hex_json(td->seam_attributes, 8));
-    json_object_set_new(d, "td_attributes", hex_json(td->td_attributes, 8));
-    json_object_set_new(d, "xfam", hex_json(td->xfam, 8));
-    json_object_set_new(d, "tee_tcb_svn", hex_json(td->tee_tcb_svn, 16));
+    json_object_set_new(d, "mrtd", veil_claims_hex_json(td->mr_td, 48));
+    json_object_set_new(d, "mrconfigid", veil_claims_hex_json(td->mr_config_id, 48));
+    json_object_set_new(d, "mrowner", veil_claims_hex_json(td->mr_owner, 48));
+    json_object_set_new(d, "mrownerconfig", veil_claims_hex_json(td->mr_owner_config, 48));
+    json_object_set_new(d, "mrseam", veil_claims_hex_json(td->mr_seam, 48));
+    json_object_set_new(d, "mrsignerseam", veil_claims_hex_json(td->mr_signer_seam, 48));
+    json_object_set_new(d, "seam_attributes", veil_claims_hex_json(td->seam_attributes, 8));
+    json_object_set_new(d, "td_attributes", veil_claims_hex_json(td->td_attributes, 8));
+    json_object_set_new(d, "xfam", veil_claims_hex_json(td->xfam, 8));
+    json_object_set_new(d, "tee_tcb_svn", veil_claims_hex_json(td->tee_tcb_svn, 16));
     if (v.quote.body_type == 3) {
-        json_object_set_new(d, "tee_tcb_svn2", hex_json(td->tee_tcb_svn2, 16));
-        json_object_set_new(d, "mrservicetd", hex_json(td->mr_service_td, 48));
+        json_object_set_new(d, "tee_tcb_svn2", veil_claims_hex_json(td->tee_tcb_svn2, 16));
+        json_object_set_new(d, "mrservicetd", veil_claims_hex_json(td->mr_service_td, 48));
     }
     *ret = TAKE_PTR(c);
     return 0;
