@@ -300,6 +300,7 @@ struct image_layer_stream {
     struct mapping map;    /* the mapped image archive, or the mapped blob of an OCI directory */
     uint64_t map_pos;      /* OCI directory: next byte of the blob to hand out */
     struct image_digest_worker *digest; /* when verifying */
+    struct image_digest_worker *copier; /* when verifying and copying (digest.h) */
     const struct image_layer_ref *ref;
     uint64_t bytes;
     bool eof;
@@ -336,11 +337,15 @@ static la_ssize_t stream_read(struct archive *a, void *userdata, const void **re
         *ret_buf = (const uint8_t *)st->map.data + st->map_pos;
         st->map_pos += (uint64_t)n;
     }
-    if (st->digest && n > 0 && image_digest_feed(st->digest, st->map.data, st->map.size, *ret_buf, (size_t)n) < 0) {
+    if (st->digest && n > 0 && image_digest_feed(st->digest, st->map.data, st->map.size, *ret_buf, (size_t)n, st->bytes) < 0) {
         if (a) archive_set_error(a, EIO, "hashing failed");
         return -1;
     }
-    if (st->tee_fd >= 0 && n > 0 && veil_pwrite_all(st->tee_fd, *ret_buf, (size_t)n, (off_t)(st->tee_offset + st->bytes)) < 0) {
+    if (st->copier && n > 0 && image_digest_feed(st->copier, st->map.data, st->map.size, *ret_buf, (size_t)n, st->bytes) < 0) {
+        if (a) archive_set_error(a, EIO, "writing the output");
+        return -1;
+    }
+    if (!st->copier && st->tee_fd >= 0 && n > 0 && veil_pwrite_all(st->tee_fd, *ret_buf, (size_t)n, (off_t)(st->tee_offset + st->bytes)) < 0) {
         if (a) archive_set_error(a, EIO, "writing the output");
         return -1;
     }
@@ -375,7 +380,11 @@ int image_layer_stream_open_tee(struct image_source *s, size_t index, bool verif
     }
     if (verify) {
         if (!(st->digest = calloc(1, sizeof(*st->digest)))) return -ENOMEM;
-        if ((r = image_digest_start(st->digest)) < 0) return r;
+        if ((r = image_digest_start(st->digest, true, -1, 0)) < 0) return r;
+        if (tee_fd >= 0) {
+            if (!(st->copier = calloc(1, sizeof(*st->copier)))) return -ENOMEM;
+            if ((r = image_digest_start(st->copier, false, tee_fd, tee_offset)) < 0) return r;
+        }
     }
     if (!(st->a = image_tar_reader_new())) return -ENOMEM;
     if (archive_read_open(st->a, st, NULL, stream_read, NULL) != ARCHIVE_OK)
@@ -394,12 +403,14 @@ uint64_t image_layer_stream_bytes(const struct image_layer_stream *st) {
 
 int image_layer_stream_finish(struct image_layer_stream *st) {
     const void *buf;
+    int r;
     while (!st->eof)
         if (stream_read(NULL, st, &buf) < 0) return veil_err(-EBADMSG, "cannot read layer %s to its end", st->ref->member);
+    if (st->copier && (r = image_digest_stop(st->copier)) < 0) return veil_err(r, "writing layer %s to the output", st->ref->member);
     if (!st->digest) return 0;
     uint8_t d[VEIL_SHA256_SIZE];
     char hex[2 * VEIL_SHA256_SIZE + 1];
-    int r = image_digest_stop(st->digest);
+    r = image_digest_stop(st->digest);
     if (r < 0 || (r = veil_hash_final(st->digest->hash, d)) < 0) return r;
     veil_hex_encode(d, sizeof(d), hex);
     if (strcmp(hex, st->ref->digest + 7) != 0)
@@ -414,6 +425,10 @@ void image_layer_stream_free(struct image_layer_stream *st) {
     if (!st) return;
     if (st->a) archive_read_free(st->a);
     if (st->outer) archive_read_free(st->outer);
+    if (st->copier) {
+        image_digest_done(st->copier);
+        free(st->copier);
+    }
     if (st->digest) {
         image_digest_done(st->digest);
         free(st->digest);

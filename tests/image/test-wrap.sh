@@ -19,7 +19,7 @@ n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; [ $# -gt 1 ] && echo "# $2"; }
 check() { local what=$1; shift; if "$@" >log 2>&1; then ok "$what"; else not_ok "$what" "$(tail -3 log | tr '\n' ' ')"; fi; }
-echo "1..33"
+echo "1..35"
 
 # --- a base image: busybox-static, a user, an application directory ---
 mkdir -p root/bin root/etc root/app root/tmp root/usr/lib
@@ -222,6 +222,16 @@ if ! wrap truncated.tar -o t.tar 2>err-trunc && [ ! -e t.tar ] && grep -qi 'trun
 head -c 4096 /dev/urandom > garbage.tar
 if ! wrap garbage.tar -o g.tar 2>/dev/null && [ ! -e g.tar ]; then ok "a corrupt archive is refused"; else not_ok "corrupt archive"; fi
 
+# --- kept layers (no --encrypt; the copy is a worker thread's): a digest mismatch, a full disk ---
+python3 "$src/make-oci.py" --hostile digest-mismatch keep-bad
+if ! wrap keep-bad -o keep-bad.tar 2>err-keep && [ ! -e keep-bad.tar ] && grep -q "does not match" err-keep; then
+    ok "kept layers: a digest mismatch is refused, no output"; else not_ok "kept layers, digest mismatch" "$(cat err-keep)"; fi
+python3 "$src/make-oci.py" keep-oci base.tar
+mkdir full
+if unshare -m sh -c "mount -t tmpfs -o size=512k tmpfs full && ! \"$veil\" wrap keep-oci -k signer.pem --runtime /bin/busybox -q \
+        --entrypoint /bin/cat -o full/w.tar 2>err-full && [ -z \"\$(ls -A full)\" ]" && grep -q "writing layer.*No space" err-full; then
+    ok "kept layers: a full disk during the copy is a clear error, nothing left"; else not_ok "kept layers, full disk" "$(cat err-full)"; fi
+
 # --- veil inspect notices a label that does not match ---
 # a label rewritten with every digest fixed up: only the measurement check can notice
 python3 - <<'PY'
@@ -254,4 +264,4 @@ if ! "$veil" inspect tamper >/dev/null 2>&1; then ok "veil inspect refuses a tam
 # a flipped byte in a wrapped directory's manifest (no archive digests to catch it first)
 cp -a outdir outdir2 && printf '\x01' | dd of=outdir2/veil/manifest bs=1 seek=200 conv=notrunc 2>/dev/null
 if ! "$veil" inspect outdir2 >/dev/null 2>&1; then ok "veil inspect refuses a tampered manifest"; else not_ok "tampered manifest accepted"; fi
-[ "$n" = 31 ] || echo "# ran $n tests"
+[ "$n" = 35 ] || echo "# ran $n tests"
