@@ -175,3 +175,11 @@ int veil_encfile_store_deterministic(const char *disk_path, const uint8_t key[VE
 int veil_encfile_store_fd_deterministic(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE],
                                         const char *logical_path, uint64_t version, int src_fd,
                                         mode_t mode) _warn_unused_;
+/*
+ * The bytes store_deterministic would write, written to out_fd from offset 0 and
+ * nothing more: no temporary, no fsync, no rename. For `veil wrap`, which streams
+ * them into an archive from a reused memory file; *ret_size is their length (bytes
+ * of out_fd past it are not part of the file).
+ */
+int veil_encfile_encode_deterministic(int out_fd, const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const char *logical_path,
+                                      uint64_t version, const void *data, size_t size, uint64_t *ret_size) _warn_unused_;

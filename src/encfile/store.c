@@ -85,9 +85,16 @@ static void run_digests_done(struct run_digests *runs) {
     free(runs->digest);
 }
 
+/* A run's buffer: STORE_RUN nodes, or the whole file when it is smaller (most files are: a
+ * 512 KiB buffer mapped, locked and faulted in per small file was most of the cost of
+ * encrypting many small files). */
+static size_t run_buffer_size(uint64_t file_size) {
+    return (size_t)MAX((uint64_t)1, MIN((uint64_t)STORE_RUN * ENCFILE_NODE_SIZE, file_size));
+}
+
 static int store_nodes(int out, struct encfile_keys *k, const uint8_t salt[ENCFILE_SALT_SIZE],
                        const struct encfile_geometry *g, struct store_source *src, struct encfile_entry *level0) {
-    _cleanup_free_ uint8_t *sealed = malloc(STORE_RUN * ENCFILE_NODE_SIZE);
+    _cleanup_free_ uint8_t *sealed = malloc(run_buffer_size(g->size));
     if (!sealed) return -ENOMEM;
     for (uint64_t first = 0; first < g->count[0]; first += STORE_RUN) {
         uint64_t count = MIN((uint64_t)STORE_RUN, g->count[0] - first);
@@ -133,18 +140,21 @@ static int store_nodes(int out, struct encfile_keys *k, const uint8_t salt[ENCFI
     return 0;
 }
 
-static int store_common(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const char *logical_path,
-                        uint64_t version, struct store_source *src, uint64_t size, mode_t mode, bool deterministic) {
+/*
+ * Encode the whole file into out (from offset 0; the caller owns the descriptor and
+ * what happens to it after): geometry, file id and salt (derived or random), data
+ * nodes, tree and header. *ret_disk_size: the encoded file's length.
+ */
+static int encode_to_fd(int out, const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const char *logical_path, uint64_t version,
+                        struct store_source *src, uint64_t size, bool deterministic, uint64_t *ret_disk_size) {
     _cleanup_secbuf_ struct veil_secbuf *secret = NULL;
     struct encfile_geometry g;
     struct encfile_header header = { .version = version };
     struct encfile_keys keys;
     uint8_t salt[ENCFILE_SALT_SIZE];
-    struct veil_atomic_file pending;
-    struct stat st;
     int r;
 
-    if (!disk_path || !key || !logical_path) return veil_err(-EINVAL, "bad arguments to veil_encfile_store");
+    if (!key || !logical_path) return veil_err(-EINVAL, "bad arguments to veil_encfile_store");
     if (strlen(logical_path) > VEIL_ENCFILE_PATH_MAX)
         return veil_err(-EINVAL, "logical path longer than %d bytes", VEIL_ENCFILE_PATH_MAX);
     r = encfile_geometry(size, &g);
@@ -173,18 +183,27 @@ static int store_common(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KE
     if (r < 0) return r;
     _cleanup_free_ struct encfile_entry *level0 = calloc(MAX((uint64_t)1, g.count[0]), sizeof(*level0));
     if (!level0) return -ENOMEM;
+    encfile_keys_init(&keys, secret->data, header.file_id);
+    r = store_nodes(out, &keys, salt, &g, src, level0);
+    if (r >= 0)
+        r = encfile_write_tree(out, &keys, salt, &g, level0, secret->data + 32, logical_path, &header);
+    encfile_keys_done(&keys);
+    if (r >= 0 && ret_disk_size) *ret_disk_size = g.disk_size;
+    return r;
+}
+
+static int store_common(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const char *logical_path,
+                        uint64_t version, struct store_source *src, uint64_t size, mode_t mode, bool deterministic) {
+    struct veil_atomic_file pending;
+    struct stat st;
+    if (!disk_path || !key || !logical_path) return veil_err(-EINVAL, "bad arguments to veil_encfile_store");
     /* replacing a file keeps its permissions and, where we may, its owner */
     bool replacing = stat(disk_path, &st) == 0 && S_ISREG(st.st_mode);
     if (replacing) mode = st.st_mode & 07777;
-
-    r = veil_atomic_begin(disk_path, mode, &pending);
+    int r = veil_atomic_begin(disk_path, mode, &pending);
     if (r < 0) return r;
     if (replacing && fchown(pending.fd, st.st_uid, st.st_gid) < 0) { /* best effort: not root */ }
-    encfile_keys_init(&keys, secret->data, header.file_id);
-    r = store_nodes(pending.fd, &keys, salt, &g, src, level0);
-    if (r >= 0)
-        r = encfile_write_tree(pending.fd, &keys, salt, &g, level0, secret->data + 32, logical_path, &header);
-    encfile_keys_done(&keys);
+    r = encode_to_fd(pending.fd, key, logical_path, version, src, size, deterministic, NULL);
     if (r < 0) {
         veil_atomic_abort(&pending);
         return r;
@@ -211,6 +230,14 @@ int veil_encfile_store_deterministic(const char *disk_path, const uint8_t key[VE
     return store_buffer(disk_path, key, logical_path, version, data, size, mode, true);
 }
 
+int veil_encfile_encode_deterministic(int out_fd, const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const char *logical_path,
+                                      uint64_t version, const void *data, size_t size, uint64_t *ret_size) {
+    static const uint8_t empty[1];
+    if (out_fd < 0 || (!data && size)) return veil_err(-EINVAL, "bad arguments to veil_encfile_encode_deterministic");
+    struct store_source src = { .data = data ? data : empty, .fd = -1 };
+    return encode_to_fd(out_fd, key, logical_path, version, &src, size, true, ret_size);
+}
+
 /* A memfd sealed against writes and size changes cannot change under us. */
 static bool fd_is_sealed(int fd) {
     const int needed = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW;
@@ -227,7 +254,7 @@ static int store_from_fd(const char *disk_path, const uint8_t key[VEIL_ENCFILE_K
     if ((uint64_t)st.st_size > VEIL_ENCFILE_MAX_SIZE)
         return veil_err(-EFBIG, "the plaintext is larger than the format's limit");
     _cleanup_secbuf_ struct veil_secbuf *plain = NULL;
-    int r = veil_secbuf_new(STORE_RUN * ENCFILE_NODE_SIZE, &plain);
+    int r = veil_secbuf_new(run_buffer_size((uint64_t)st.st_size), &plain);
     if (r < 0) return r;
     struct store_source src = { .fd = src_fd, .plain = plain };
     if (deterministic) {

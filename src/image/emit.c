@@ -5,7 +5,9 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -13,13 +15,14 @@
 
 #include "base/err.h"
 #include "base/fileio.h"
+#include "base/secbuf.h"
 #include "encfile/encfile.h"
 #include "layer.h"
 #include "progress.h"
 #include "rootfs.h"
 
 #define COPY_BLOCK ((size_t)256 << 10)
-#define SHM_MAX_FILE ((uint64_t)4 << 20) /* encrypted temporaries up to this size go to tmpfs */
+#define SMALL_CIPHERTEXT ((uint64_t)4 << 20) /* ciphertexts up to this size are encoded in memory */
 
 VEIL_DEFINE_CLEANUP(struct archive_entry *, archive_entry_free, archive_entry_freep)
 
@@ -92,6 +95,66 @@ struct content {
     uint64_t size;
 };
 
+/*
+ * Reused by every encrypted file of one emit: the plaintext (one private copy, so
+ * the two passes of the deterministic encoding see the same bytes), and where the
+ * ciphertext is encoded before it is copied into the archive — a memory file for
+ * small files, an unnamed file next to the output for large ones (memory stays
+ * bounded by the largest plaintext). No file per encrypted file: making, syncing,
+ * renaming and removing one each time was most of the cost of small files.
+ */
+struct scratch {
+    uint8_t *buf; /* COPY_BLOCK bytes: blocks read from a root directory, ciphertext copied out */
+    uint8_t *plain;
+    size_t plain_cap;
+    int small_fd, large_fd; /* -1 until first needed */
+    const char *tmp_dir;
+};
+
+static void scratch_done(struct scratch *sc) {
+    free(sc->buf);
+    if (sc->plain) veil_wipe(sc->plain, sc->plain_cap);
+    free(sc->plain);
+    if (sc->small_fd >= 0) close(sc->small_fd);
+    if (sc->large_fd >= 0) close(sc->large_fd);
+}
+
+static int scratch_plain(struct scratch *sc, uint64_t size, const char *path) {
+    if (size <= sc->plain_cap) return 0;
+    if (size > SIZE_MAX / 2) return veil_err(-EFBIG, "%s is too large to encrypt in memory", path);
+    size_t cap = MAX((size_t)size, sc->plain_cap * 2);
+    uint8_t *p = malloc(cap);
+    if (!p) return veil_err(-ENOMEM, "cannot hold %s (%llu bytes) in memory to encrypt it", path, (unsigned long long)size);
+    if (sc->plain) veil_wipe(sc->plain, sc->plain_cap);
+    free(sc->plain);
+    sc->plain = p;
+    sc->plain_cap = cap;
+    return 0;
+}
+
+/* Where a ciphertext of this size is encoded. */
+static int scratch_cipher_fd(struct scratch *sc, uint64_t size, int *ret) {
+    if (size <= SMALL_CIPHERTEXT) {
+        if (sc->small_fd < 0 && (sc->small_fd = memfd_create("veil-ciphertext", MFD_CLOEXEC)) < 0)
+            return veil_err(-errno, "cannot create a memory file");
+        *ret = sc->small_fd;
+        return 0;
+    }
+    if (sc->large_fd < 0) {
+        sc->large_fd = open(sc->tmp_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (sc->large_fd < 0) { /* no O_TMPFILE here: a named file, unlinked at once */
+            char *tmp;
+            if (asprintf(&tmp, "%s/.veil-wrap-XXXXXX", sc->tmp_dir) < 0) return -ENOMEM;
+            sc->large_fd = mkostemp(tmp, O_CLOEXEC);
+            if (sc->large_fd >= 0) unlink(tmp);
+            free(tmp);
+        }
+        if (sc->large_fd < 0) return veil_err(-errno, "cannot create a temporary file in %s", sc->tmp_dir);
+    }
+    *ret = sc->large_fd;
+    return 0;
+}
+
 static int content_next(struct content *c, const void **ret, size_t *ret_size) {
     if (c->a) {
         if (!c->has_pending && !c->eof) {
@@ -145,12 +208,34 @@ static int content_next(struct content *c, const void **ret, size_t *ret_size) {
     return n > 0;
 }
 
+/* Encrypt node n's plaintext (sc->plain, size bytes) and write it as n's entry. */
+static int emit_encrypted(struct image_emit *e, struct scratch *sc, const struct image_node *n, uint64_t size) {
+    int fd = -1;
+    int r = scratch_cipher_fd(sc, size, &fd);
+    if (r < 0) return r;
+    /* derived file id and salt: the same content, path and key give the same bytes (reproducible) */
+    uint64_t enc_size;
+    if ((r = veil_encfile_encode_deterministic(fd, e->key, n->path, 1, sc->plain, (size_t)size, &enc_size)) < 0) {
+        char detail[512];
+        snprintf(detail, sizeof(detail), "%s", veil_err_msg()); /* veil_err() reuses that buffer */
+        return veil_err(r, "encrypting %s: %s", n->path, detail);
+    }
+    if ((r = write_header(e, n, enc_size, NULL)) < 0) return r;
+    for (uint64_t done = 0; done < enc_size;) {
+        size_t want = (size_t)MIN((uint64_t)COPY_BLOCK, enc_size - done);
+        if ((r = veil_pread_all(fd, sc->buf, want, (off_t)done)) < 0) return veil_err(r, "reading back encrypted %s", n->path);
+        if ((r = write_data(e, sc->buf, want, n->path)) < 0) return r;
+        done += want;
+    }
+    return 0;
+}
+
 /*
  * Copy one content to the nodes that share it: the first plain node gets the
  * bytes, the other plain nodes become hard links to it; each encrypted node
  * gets its own encfile (they are bound to their paths, so they cannot share).
  */
-static int emit_group(struct image_emit *e, struct image_node **group, size_t count, struct content *c) {
+static int emit_group(struct image_emit *e, struct scratch *sc, struct image_node **group, size_t count, struct content *c) {
     struct image_node *first_plain = NULL;
     bool any_encrypted = false;
     for (size_t i = 0; i < count; i++) {
@@ -163,27 +248,26 @@ static int emit_group(struct image_emit *e, struct image_node **group, size_t co
     _cleanup_(veil_hash_freep) struct veil_hash *h = NULL;
     int r = veil_hash_new(VEIL_HASH_SHA256, &h);
     if (r < 0) return r;
-    _cleanup_close_ int memfd = -1;
-    if (any_encrypted && (memfd = memfd_create("veil-plaintext", MFD_CLOEXEC | MFD_ALLOW_SEALING)) < 0) return -errno;
+    if (any_encrypted && (r = scratch_plain(sc, expected, group[0]->path)) < 0) return r;
     if (first_plain && (r = write_header(e, first_plain, expected, NULL)) < 0) return r;
 
     uint64_t total = 0;
     for (;;) {
-        const void *buf;
-        size_t size;
+        const void *buf = NULL;
+        size_t size = 0;
         if ((r = content_next(c, &buf, &size)) < 0) return r;
         if (r == 0) break;
-        total += size;
-        if (total > expected) break;
+        if (size > expected - total) {
+            total = expected + 1;
+            break;
+        }
         if ((r = veil_hash_update(h, buf, size)) < 0) return r;
         if (first_plain && (r = write_data(e, buf, size, first_plain->path)) < 0) return r;
-        if (memfd >= 0 && (r = veil_write_all(memfd, buf, size)) < 0) return r;
+        if (any_encrypted) memcpy(sc->plain + total, buf, size);
+        total += size;
         image_progress_add(e->progress, size);
     }
     if (total != expected) return veil_err(-EBADMSG, "%s changed while it was being wrapped", group[0]->path);
-    /* sealed, the plaintext cannot change, so the deterministic store need not re-check it */
-    if (memfd >= 0 && fcntl(memfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
-        return veil_err(-errno, "cannot seal the plaintext of %s", group[0]->path);
     uint8_t digest[VEIL_SHA256_SIZE];
     if ((r = veil_hash_final(h, digest)) < 0) return r;
     for (size_t i = 0; i < count; i++) {
@@ -193,35 +277,13 @@ static int emit_group(struct image_emit *e, struct image_node **group, size_t co
 
     for (size_t i = 0; i < count; i++) {
         struct image_node *n = group[i];
-        if (!n->encrypted) {
-            if (n != first_plain) {
-                _cleanup_free_ char *target = entry_name(e, first_plain);
-                if (!target) return -ENOMEM;
-                if ((r = write_header(e, n, 0, target)) < 0) return r;
-            }
-            continue;
+        if (n->encrypted) {
+            if ((r = emit_encrypted(e, sc, n, expected)) < 0) return r;
+        } else if (n != first_plain) {
+            _cleanup_free_ char *target = entry_name(e, first_plain);
+            if (!target) return -ENOMEM;
+            if ((r = write_header(e, n, 0, target)) < 0) return r;
         }
-        _cleanup_free_ char *tmp = NULL;
-        bool small = e->shm_dir && n->size <= SHM_MAX_FILE;
-        if (asprintf(&tmp, "%s/encrypted", small ? e->shm_dir : e->tmp_dir) < 0) return -ENOMEM;
-        /* derived file id and salt: the same content, path and key give the same bytes (reproducible) */
-        if ((r = veil_encfile_store_fd_deterministic(tmp, e->key, n->path, 1, memfd, 0600)) < 0) {
-            char detail[512];
-            snprintf(detail, sizeof(detail), "%s", veil_err_msg()); /* veil_err() reuses that buffer */
-            return veil_err(r, "encrypting %s: %s", n->path, detail);
-        }
-        _cleanup_close_ int fd = open(tmp, O_RDONLY | O_CLOEXEC);
-        unlink(tmp);
-        struct stat st;
-        if (fd < 0 || fstat(fd, &st) < 0) return veil_err(-errno, "reading back encrypted %s", n->path);
-        if ((r = write_header(e, n, (uint64_t)st.st_size, NULL)) < 0) return r;
-        struct content enc = { .fd = fd, .buf = c->buf };
-        const void *buf;
-        size_t size;
-        while ((r = content_next(&enc, &buf, &size)) > 0)
-            if ((r = write_data(e, buf, size, n->path)) < 0) return r;
-        if (r < 0) return r;
-        if (enc.offset != (uint64_t)st.st_size) return veil_err(-EIO, "encrypted %s changed while copied", n->path);
     }
     return 0;
 }
@@ -240,7 +302,7 @@ static int cmp_source(const void *a, const void *b) {
  * verifies each blob's digest (in a second thread, see source.c) and that its
  * headers are those pass 1 built the tree from.
  */
-static int emit_files_from_layers(struct image_emit *e, struct image_node **files, size_t count, uint8_t *buf) {
+static int emit_files_from_layers(struct image_emit *e, struct image_node **files, size_t count, struct scratch *sc) {
     size_t next = 0;
     for (size_t layer = 0; layer < e->source->layer_count; layer++) {
         _cleanup_(image_layer_stream_freep) struct image_layer_stream *st = NULL;
@@ -264,9 +326,9 @@ static int emit_files_from_layers(struct image_emit *e, struct image_node **file
             if (next >= count || files[next]->src_layer != layer || files[next]->src_ordinal != ordinal) continue;
             size_t end = next;
             while (end < count && files[end]->src_layer == layer && files[end]->src_ordinal == ordinal) end++;
-            struct content c = { .a = a, .buf = buf, .sparse = archive_entry_sparse_count(ae) > 0,
+            struct content c = { .a = a, .buf = sc->buf, .sparse = archive_entry_sparse_count(ae) > 0,
                                  .size = (uint64_t)MAX(archive_entry_size(ae), 0) };
-            if ((r = emit_group(e, files + next, end - next, &c)) < 0) return r;
+            if ((r = emit_group(e, sc, files + next, end - next, &c)) < 0) return r;
             next = end;
         }
         if ((r = image_layer_stream_finish(st)) < 0) return r;
@@ -287,12 +349,12 @@ static int emit_files_from_layers(struct image_emit *e, struct image_node **file
     return 0;
 }
 
-static int emit_files_from_root(struct image_emit *e, struct image_node **files, size_t count, uint8_t *buf) {
+static int emit_files_from_root(struct image_emit *e, struct image_node **files, size_t count, struct scratch *sc) {
     for (size_t i = 0; i < count; i++) {
         _cleanup_close_ int fd = image_rootfs_open(e->root_fd, files[i]->path);
         if (fd < 0) return fd;
-        struct content c = { .fd = fd, .buf = buf };
-        int r = emit_group(e, files + i, 1, &c);
+        struct content c = { .fd = fd, .buf = sc->buf };
+        int r = emit_group(e, sc, files + i, 1, &c);
         if (r < 0) return r;
     }
     return 0;
@@ -314,11 +376,12 @@ int image_emit(struct image_emit *e) {
     }
     /* then regular files in input order, each content group once */
     qsort(nodes, file_count, sizeof(*nodes), cmp_source);
-    _cleanup_free_ uint8_t *buf = malloc(COPY_BLOCK);
-    if (!buf) return -ENOMEM;
+    _cleanup_(scratch_done) struct scratch sc = { .buf = malloc(COPY_BLOCK), .small_fd = -1, .large_fd = -1,
+                                                  .tmp_dir = e->tmp_dir ? e->tmp_dir : "." };
+    if (!sc.buf) return -ENOMEM;
     if (e->source)
-        r = emit_files_from_layers(e, nodes, file_count, buf);
+        r = emit_files_from_layers(e, nodes, file_count, &sc);
     else
-        r = emit_files_from_root(e, nodes, file_count, buf);
+        r = emit_files_from_root(e, nodes, file_count, &sc);
     return r;
 }

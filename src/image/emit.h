@@ -17,8 +17,7 @@ struct image_emit {
     struct archive *writer;      /* a tar writer, or a disk writer */
     const char *name_prefix;     /* prepended to "usr/bin/x": "" for tar, "/out/dir/" for disk */
     const uint8_t *key;          /* the image key, when some node is marked encrypted */
-    const char *tmp_dir;         /* private directory for encrypted temporaries */
-    const char *shm_dir;         /* the same on tmpfs, for small files (may be NULL) */
+    const char *tmp_dir;         /* where the unnamed file for large ciphertexts is made (next to the output) */
     struct image_progress *progress;
     /* verbatim mode (writer NULL): every input layer blob is copied unchanged into this
      * outer archive, named blobs/sha256/<hex> (or <hex>/layer.tar with docker_names);

@@ -136,8 +136,7 @@ struct wrap_state {
     int root_fd;
     struct image_tree *tree;
     struct image_rules rules;
-    char *tmp_dir;
-    char *shm_dir; /* NULL when there is no usable /dev/shm */
+    char *tmp_dir; /* the output's directory: large ciphertexts are encoded in an unnamed file there */
     struct image_progress progress;
 };
 
@@ -261,7 +260,7 @@ static int wrap_to_dir(struct wrap_state *w, const uint8_t *runtime, size_t runt
         if (geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
         archive_write_disk_set_options(disk, flags);
         struct image_emit e = { .source = w->source, .root_fd = w->root_fd, .tree = w->tree, .writer = disk,
-                                .name_prefix = prefix, .key = o->image_key, .tmp_dir = w->tmp_dir, .shm_dir = w->shm_dir,
+                                .name_prefix = prefix, .key = o->image_key, .tmp_dir = w->tmp_dir,
                                 .progress = &w->progress };
         r = image_emit(&e);
     }
@@ -296,7 +295,7 @@ struct layer_fill {
 static int fill_layer(struct archive *tw, const struct layer_fill *f) {
     if (!f->runtime) {
         struct image_emit e = { .source = f->w->source, .root_fd = f->w->root_fd, .tree = f->w->tree, .writer = tw,
-                                .name_prefix = "", .key = f->w->o->image_key, .tmp_dir = f->w->tmp_dir, .shm_dir = f->w->shm_dir,
+                                .name_prefix = "", .key = f->w->o->image_key, .tmp_dir = f->w->tmp_dir,
                                 .progress = &f->w->progress };
         return image_emit(&e);
     }
@@ -473,26 +472,11 @@ int veil_image_wrap(const struct veil_wrap_options *o, struct veil_wrap_result *
             goto out;
     }
 
-    /*
-     * Private directories for encrypted temporaries (ciphertext only, one file at a time):
-     * next to the output, and on tmpfs for small files. The encrypted file format stores
-     * atomically (fsync, rename, fsync directory), a disk flush per file that tmpfs makes
-     * free; large files stay off tmpfs, which is small in containers.
-     */
+    /* large ciphertexts are encoded in an unnamed file next to the output (emit.c): no name, nothing to clean up */
     dir_copy = strdup(o->output);
-    if (!dir_copy || asprintf(&w.tmp_dir, "%s/.veil-wrap-XXXXXX", dirname(dir_copy)) < 0) {
-        w.tmp_dir = NULL;
+    if (!dir_copy || !(w.tmp_dir = strdup(dirname(dir_copy)))) {
         r = -ENOMEM;
         goto out;
-    }
-    if (!mkdtemp(w.tmp_dir)) {
-        r = veil_err(-errno, "cannot create a temporary directory next to %s", o->output);
-        free(TAKE_PTR(w.tmp_dir));
-        goto out;
-    }
-    if (o->encrypt_count) {
-        w.shm_dir = strdup("/dev/shm/veil-wrap-XXXXXX");
-        if (w.shm_dir && !mkdtemp(w.shm_dir)) free(TAKE_PTR(w.shm_dir));
     }
 
     image_progress_start(&w.progress, o->progress, "writing", res.content_size);
@@ -503,10 +487,7 @@ int veil_image_wrap(const struct veil_wrap_options *o, struct veil_wrap_result *
     image_progress_end(&w.progress);
     if (r >= 0) *ret = res;
 out:
-    remove_tree(w.tmp_dir);
     free(w.tmp_dir);
-    remove_tree(w.shm_dir);
-    free(w.shm_dir);
     image_rules_done(&w.rules);
     image_tree_free(w.tree);
     image_source_free(w.source);

@@ -64,17 +64,36 @@ static void assert_all_new(const struct ids *a, const struct ids *b) {
             assert_memory_not_equal(a->entries[i].salt, b->entries[j].salt, ENCFILE_SALT_SIZE);
 }
 
+/* encode_deterministic into a reused descriptor gives the stored file's bytes, and says how many. */
+static void assert_encoded_same(const char *stored, int reused_fd, const uint8_t *plain, size_t size) {
+    uint64_t n = 0;
+    assert_int_equal(veil_encfile_encode_deterministic(reused_fd, test_key, "/app/x", 1, plain, size, &n), 0);
+    size_t want_size;
+    uint8_t *want = test_read_bytes(stored, &want_size);
+    assert_int_equal(n, want_size);
+    uint8_t *got = malloc(want_size + 1);
+    assert_int_equal(pread(reused_fd, got, want_size, 0), (ssize_t)want_size);
+    assert_memory_equal(got, want, want_size);
+    free(got);
+    free(want);
+}
+
 static void test_same_inputs_same_bytes(void **state) {
     (void)state;
     char *a = test_path(dir, "a.enc"), *b = test_path(dir, "b.enc"), *c = test_path(dir, "c.enc"),
          *plain_path = test_path(dir, "plain");
-    for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
+    /* reused for every size, starting longer than any encoding: what lies past the end is not the file's */
+    int reused = memfd_create("encoded", 0);
+    assert_true(reused >= 0);
+    assert_int_equal(ftruncate(reused, (off_t)(16 * N)), 0);
+    for (size_t i = ELEMENTSOF(sizes); i-- > 0;) {
         size_t size = sizes[i];
         uint8_t *plain = malloc(size + 1);
         test_fill(plain, size, size + 3);
         assert_int_equal(veil_encfile_store_deterministic(a, test_key, "/app/x", 1, plain, size, 0600), 0);
         assert_int_equal(veil_encfile_store_deterministic(b, test_key, "/app/x", 1, plain, size, 0644), 0);
         assert_true(same_file(a, b));
+        assert_encoded_same(a, reused, plain, size);
 
         /* from a regular file (re-checked while sealing) and a sealed memfd: the same bytes */
         test_write_bytes(plain_path, plain, size);
@@ -101,6 +120,7 @@ static void test_same_inputs_same_bytes(void **state) {
         assert_false(same_file(a, b));
         free(plain);
     }
+    close(reused);
     free(a), free(b), free(c), free(plain_path);
 }
 

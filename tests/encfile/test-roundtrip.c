@@ -11,7 +11,7 @@
 #include "helpers.h"
 
 #define N VEIL_ENCFILE_NODE_SIZE
-static const size_t sizes[] = { 0, 1, N - 1, N, N + 1, 3 * N + 17, (size_t)10 << 20 };
+static const size_t sizes[] = { 0, 1, N - 1, N, N + 1, 3 * N + 17, 8 * N - 1, 8 * N, 8 * N + 1, (size_t)10 << 20 }; /* 8 * N: one store run */
 static char *dir;
 
 /* The layout's exact length (docs/encfile.md): header, data, one entry per node below each tree level. */

@@ -19,7 +19,7 @@ n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; [ $# -gt 1 ] && echo "# $2"; }
 check() { local what=$1; shift; if "$@" >log 2>&1; then ok "$what"; else not_ok "$what" "$(tail -3 log | tr '\n' ' ')"; fi; }
-echo "1..35"
+echo "1..36"
 
 # --- a base image: busybox-static, a user, an application directory ---
 mkdir -p root/bin root/etc root/app root/tmp root/usr/lib
@@ -231,6 +231,11 @@ mkdir full
 if unshare -m sh -c "mount -t tmpfs -o size=512k tmpfs full && ! \"$veil\" wrap keep-oci -k signer.pem --runtime /bin/busybox -q \
         --entrypoint /bin/cat -o full/w.tar 2>err-full && [ -z \"\$(ls -A full)\" ]" && grep -q "writing layer.*No space" err-full; then
     ok "kept layers: a full disk during the copy is a clear error, nothing left"; else not_ok "kept layers, full disk" "$(cat err-full)"; fi
+mkdir full2
+if unshare -m sh -c "mount -t tmpfs -o size=512k tmpfs full2 && ! \"$veil\" wrap keep-oci -k signer.pem --runtime /bin/busybox -q \
+        --entrypoint /bin/cat --encrypt /app --key-out full2/w.key -o full2/w.tar 2>err-full2 && [ -z \"\$(ls -A full2)\" ]" &&
+   grep -q "No space" err-full2; then
+    ok "flattened with --encrypt: a full disk is a clear error, nothing left (no key file either)"; else not_ok "flattened, full disk" "$(cat err-full2)"; fi
 
 # --- veil inspect notices a label that does not match ---
 # a label rewritten with every digest fixed up: only the measurement check can notice
@@ -264,4 +269,4 @@ if ! "$veil" inspect tamper >/dev/null 2>&1; then ok "veil inspect refuses a tam
 # a flipped byte in a wrapped directory's manifest (no archive digests to catch it first)
 cp -a outdir outdir2 && printf '\x01' | dd of=outdir2/veil/manifest bs=1 seek=200 conv=notrunc 2>/dev/null
 if ! "$veil" inspect outdir2 >/dev/null 2>&1; then ok "veil inspect refuses a tampered manifest"; else not_ok "tampered manifest accepted"; fi
-[ "$n" = 35 ] || echo "# ran $n tests"
+[ "$n" = 36 ] || echo "# ran $n tests"
