@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
+#include "trusted-copy.h"
 
 #ifndef MFD_EXEC
 #define MFD_EXEC 0x0010U
@@ -166,7 +167,8 @@ static int verify_into_memfd(int root_fd, const char *path, const struct veil_sh
     if (src < 0) return src;
     _cleanup_close_ int memfd = make_memfd(path);
     if (memfd < 0) return veil_err(memfd, "cannot create a memfd for %s", path);
-    int r = hash_stream(src, memfd, path, v);
+    int r = v->size >= VEIL_SHIELD_PARALLEL_COPY_MIN ? veil_shield_copy_and_hash(src, memfd, path, v)
+                                                     : hash_stream(src, memfd, path, v);
     if (r < 0) return r;
     if (fchmod(memfd, v->mode & 07777) < 0) return -errno;
     if (fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)

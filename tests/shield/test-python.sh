@@ -193,8 +193,17 @@ elif what == "read":
         print("read:", open(scenario[1]).read()[:20])
     except OSError as e:
         print("read failed:", e.errno)
+elif what == "digest":
+    import hashlib
+    try:
+        print("digest:", hashlib.sha256(open(scenario[1], "rb").read()).hexdigest())
+    except OSError as e:
+        print("digest failed:", e.errno)
 EOF
 echo "input for the app" > "$root/data/input.txt"
+# a trusted file large enough to be copied and hashed on two threads (trusted-copy.c)
+mkdir -p "$root/usr/share/veil-test"
+head -c $((6 << 20)) /dev/urandom > "$root/usr/share/veil-test/big.bin"
 printf '#!/usr/bin/python3\nprint("trusted script ran")\n' > "$root/usr/bin/hello"
 chmod 755 "$root/usr/bin/hello"
 scenario() { printf '%s' "$*" > "$work/scenario"; "$VEIL" pfs encrypt --key "$key" --path /app/scenario "$work/scenario" "$root/app/scenario" >/dev/null; }
@@ -202,7 +211,7 @@ scenario() { printf '%s' "$*" > "$work/scenario"; "$VEIL" pfs encrypt --key "$ke
 "$MKIMAGE" --arg /usr/bin/python3 --arg /app/main.py --env PATH=/usr/bin --env LANG=C.UTF-8 --cwd /app \
   --encrypt /app --encrypt /data --runtime "$VEIL_RUN" --key-out "$key" "$root" || { echo "1..0 # mkimage failed"; exit 1; }
 echo "not in the manifest" > "$root/etc/shadow"
-echo 1..59
+echo 1..61
 
 run() { FOO=host-secret "$VEIL_RUN" --root "$root" --dev-key-file "$key" "$@" >"$work/out" 2>"$work/err"; }
 
@@ -302,6 +311,17 @@ cp "$root/app/lib/helper.py" "$root/data/input.txt"
 run
 check "an encrypted file copied over another is refused" grep -q 'read failed: 13' "$work/out"
 cp "$work/input.good" "$root/data/input.txt"
+
+big=$root/usr/share/veil-test/big.bin
+scenario digest /usr/share/veil-test/big.bin; run
+check "a 6 MiB trusted file (copied and hashed on two threads) reads back whole" \
+  grep -q "digest: $(sha256sum "$big" | cut -d' ' -f1)" "$work/out"
+cp "$big" "$work/big.good"
+printf 'X' | dd of="$big" bs=1 seek=$((5 << 20)) conv=notrunc 2>/dev/null
+run
+check "a flipped byte at 5 MiB of it: the open fails with EACCES, naming the file" \
+  bash -c "grep -q 'digest failed: 13' '$work/out' && grep -q 'refusing trusted file /usr/share/veil-test/big.bin' '$work/err'"
+cp "$work/big.good" "$big"
 
 libc=$(cd "$root" && ls usr/lib/x86_64-linux-gnu/libc.so.6)
 cp "$root/$libc" "$work/libc.good"
