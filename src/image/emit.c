@@ -18,6 +18,7 @@
 #include "base/secbuf.h"
 #include "encfile/encfile.h"
 #include "layer.h"
+#include "manifest/file-digest.h"
 #include "progress.h"
 #include "rootfs.h"
 
@@ -245,8 +246,8 @@ static int emit_group(struct image_emit *e, struct scratch *sc, struct image_nod
             first_plain = group[i];
     }
     uint64_t expected = group[0]->size;
-    _cleanup_(veil_hash_freep) struct veil_hash *h = NULL;
-    int r = veil_hash_new(VEIL_HASH_SHA256, &h);
+    _cleanup_(veil_file_digest_freep) struct veil_file_digest *h = NULL;
+    int r = veil_file_digest_new(expected, &h);
     if (r < 0) return r;
     if (any_encrypted && (r = scratch_plain(sc, expected, group[0]->path)) < 0) return r;
     if (first_plain && (r = write_header(e, first_plain, expected, NULL)) < 0) return r;
@@ -261,7 +262,7 @@ static int emit_group(struct image_emit *e, struct scratch *sc, struct image_nod
             total = expected + 1;
             break;
         }
-        if ((r = veil_hash_update(h, buf, size)) < 0) return r;
+        if ((r = veil_file_digest_update(h, buf, size)) < 0) return r;
         if (first_plain && (r = write_data(e, buf, size, first_plain->path)) < 0) return r;
         if (any_encrypted) memcpy(sc->plain + total, buf, size);
         total += size;
@@ -269,7 +270,7 @@ static int emit_group(struct image_emit *e, struct scratch *sc, struct image_nod
     }
     if (total != expected) return veil_err(-EBADMSG, "%s changed while it was being wrapped", group[0]->path);
     uint8_t digest[VEIL_SHA256_SIZE];
-    if ((r = veil_hash_final(h, digest)) < 0) return r;
+    if ((r = veil_file_digest_final(h, digest)) < 0) return r;
     for (size_t i = 0; i < count; i++) {
         memcpy(group[i]->sha256, digest, sizeof(digest));
         group[i]->hashed = true;

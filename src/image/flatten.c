@@ -11,6 +11,7 @@
 #include "base/err.h"
 #include "base/fileio.h"
 #include "layer.h"
+#include "manifest/file-digest.h"
 #include "rootfs.h"
 
 int image_flatten(struct image_source *s, int root_fd, struct image_progress *p, struct image_tree **ret) {
@@ -59,7 +60,7 @@ int image_read_node(struct image_source *s, int root_fd, const struct image_node
     }
     if (n->hashed) {
         uint8_t d[VEIL_SHA256_SIZE];
-        if ((r = veil_sha256(data, n->size, d)) < 0) return r;
+        if ((r = veil_file_digest(data, n->size, d)) < 0) return r;
         if (memcmp(d, n->sha256, sizeof(d)) != 0) return veil_err(-EBADMSG, "%s changed while it was being wrapped", n->path);
     }
     data[n->size] = 0;

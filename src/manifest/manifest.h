@@ -23,7 +23,7 @@
  */
 
 #define VEIL_MANIFEST_MAGIC "VEIL-MF1"
-#define VEIL_MANIFEST_VERSION 1
+#define VEIL_MANIFEST_VERSION 2 /* 2: chunked content digests of files over 1 MiB (file-digest.h) */
 #define VEIL_MANIFEST_IMAGE_KEY "image"     /* key name of the image key made by `veil wrap` */
 #define VEIL_MANIFEST_PATH "/veil/manifest" /* where the manifest lives inside an image */
 

@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "base/secbuf.h"
 #include "crypto/hash.h"
+#include "manifest/file-digest.h"
 #include "nettls/nettls.h"
 
 /* The rules file, read inside the root and checked against the manifest's digest. */
@@ -38,7 +39,7 @@ static int read_rules(const struct veil_manifest *m, const char *root, struct ve
     size_t size;
     if ((r = veil_read_fd(fd, VEIL_NETTLS_RULES_MAX_SIZE, &data, &size)) < 0) return r;
     uint8_t digest[VEIL_SHA256_SIZE];
-    if ((r = veil_sha256(data, size, digest)) < 0) return r;
+    if ((r = veil_file_digest(data, size, digest)) < 0) return r;
     if (size != e.size || memcmp(digest, e.sha256, sizeof(digest)))
         return veil_err(-EACCES, "%s does not match its digest in the manifest", VEIL_SHIELD_NETTLS_RULES);
     return veil_nettls_rules_parse(data, size, ret);

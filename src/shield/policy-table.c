@@ -10,6 +10,7 @@
 #include "base/err.h"
 #include "base/fileio.h"
 #include "crypto/hash.h"
+#include "manifest/file-digest.h"
 
 struct table_rule {
     char *path;
@@ -134,7 +135,7 @@ int veil_shield_table_add_trusted_file(struct veil_shield_table *t, const char *
     int r = veil_read_file(host_path, (size_t)1 << 31, &data, &size);
     if (r < 0) return r;
     struct veil_shield_verdict v = { .class = VEIL_SHIELD_TRUSTED, .size = size, .mode = 0755 };
-    r = veil_sha256(data, size, v.sha256);
+    r = veil_file_digest(data, size, v.sha256);
     if (r < 0) return r;
     return veil_shield_table_add_entry(t, path, &v);
 }

@@ -19,7 +19,8 @@
 #include "base/log.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
-#include "trusted-copy.h"
+#include "manifest/file-digest.h"
+#include "trusted-large.h"
 
 #ifndef MFD_EXEC
 #define MFD_EXEC 0x0010U
@@ -117,8 +118,8 @@ static int make_memfd(const char *path) {
  * hashed, whatever the host does to the file meanwhile. memfd < 0: hash only.
  */
 static int hash_stream(int src, int memfd, const char *path, const struct veil_shield_verdict *v) {
-    _cleanup_(veil_hash_freep) struct veil_hash *h = NULL;
-    int r = veil_hash_new(VEIL_HASH_SHA256, &h);
+    _cleanup_(veil_file_digest_freep) struct veil_file_digest *h = NULL;
+    int r = veil_file_digest_new(v->size, &h);
     if (r < 0) return r;
     /* one buffer per receiving thread, kept: a fresh 256 KiB malloc is an mmap and its page faults each time */
     static __thread uint8_t *buf;
@@ -130,12 +131,12 @@ static int hash_stream(int src, int memfd, const char *path, const struct veil_s
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return veil_err(-errno, "cannot read %s", path);
         if (n == 0) return veil_err(-EACCES, "%s shrank while it was read", path);
-        if ((r = veil_hash_update(h, buf, (size_t)n)) < 0) return r;
+        if ((r = veil_file_digest_update(h, buf, (size_t)n)) < 0) return r;
         if (memfd >= 0 && (r = veil_write_all(memfd, buf, (size_t)n)) < 0) return veil_err(r, "cannot copy %s", path);
         done += (uint64_t)n;
     }
     uint8_t digest[VEIL_SHA256_SIZE];
-    if ((r = veil_hash_final(h, digest)) < 0) return r;
+    if ((r = veil_file_digest_final(h, digest)) < 0) return r;
     if (!veil_memeq_ct(digest, v->sha256, sizeof(digest)))
         return veil_err(-EACCES, "%s does not match its digest in the manifest", path);
     return 0;
@@ -285,7 +286,7 @@ int veil_shield_trusted_check(struct veil_shield_trusted *t, const char *path, s
         return src;
     }
     if (v->size >= SLOW_SIZE && t->before_slow_work) t->before_slow_work(t->ctx);
-    r = hash_stream(src, -1, path, v);
+    r = veil_file_digest_chunks(v->size) ? veil_shield_hash_chunks(src, path, v) : hash_stream(src, -1, path, v);
     if (r < 0) {
         log_refusal(path, r);
         return r;

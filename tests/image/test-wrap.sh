@@ -199,7 +199,7 @@ mkdir -p sparse/bin && cp /bin/busybox sparse/bin/ && ln -s busybox sparse/bin/s
 printf 'middle' | dd of=sparse/holes bs=1 seek=1000000 conv=notrunc 2>/dev/null
 tar -S --format=pax -C sparse -cf sparse.tar . && python3 "$src/make-oci.py" sparse-oci sparse.tar
 wrap sparse-oci -o sparse-w.tar
-want=$(sha256sum sparse/holes | cut -d' ' -f1)
+want=$(python3 "$src/content-digest.py" sparse/holes)  # 3 MB: digested in chunks
 got=$("$veil" inspect --files sparse-w.tar 2>/dev/null | awk '$NF == "/holes" {print $(NF-1)}')
 if [ -n "$got" ] && [ "$got" = "$want" ]; then ok "a sparse member is hashed with its holes"; else not_ok "sparse member" "$got vs $want"; fi
 

@@ -17,6 +17,7 @@
 #include "crypto/ossl.h"
 #include "crypto/random.h"
 #include "encfile/encfile.h"
+#include "manifest/file-digest.h"
 #include "manifest/manifest.h"
 
 /*
@@ -69,7 +70,7 @@ static int add_object(const char *host, const struct stat *st, int type, struct 
     } else if (type == FTW_F && S_ISREG(st->st_mode)) {
         size_t size;
         r = veil_read_file(host, (size_t)1 << 31, &data, &size);
-        if (r >= 0) r = veil_sha256(data, size, e.sha256);
+        if (r >= 0) r = veil_file_digest(data, size, e.sha256);
         e.size = size;
         e.class = VEIL_MANIFEST_TRUSTED;
         if (r >= 0 && under(path, encrypt, encrypt_count)) {
