@@ -40,9 +40,16 @@ static void *copier(void *arg) {
         if (r == -EBADMSG) r = -EACCES; /* shorter than the manifest says: it shrank */
         if (r >= 0) r = veil_pwrite_all(j->memfd, buf, n, (off_t)done);
         done += n;
+        if (r >= 0) {
+            pthread_mutex_lock(&j->lock);
+            j->copied = done;
+            pthread_cond_signal(&j->progress);
+            pthread_mutex_unlock(&j->lock);
+        }
+    }
+    if (r < 0) { /* every failure, the first allocation's too, must wake the hasher */
         pthread_mutex_lock(&j->lock);
-        if (r >= 0) j->copied = done;
-        else j->error = r;
+        j->error = r;
         pthread_cond_signal(&j->progress);
         pthread_mutex_unlock(&j->lock);
     }
@@ -64,7 +71,7 @@ static int judge(int r, const uint8_t digest[VEIL_SHA256_SIZE], const uint8_t wa
     if (r >= 0 && !veil_memeq_ct(digest, want, VEIL_SHA256_SIZE))
         return veil_err(-EACCES, "%s does not match its digest in the manifest", path);
     if (r == -EACCES) return veil_err(-EACCES, "%s shrank while it was read", path);
-    if (r < 0) return veil_err(r, "cannot read %s", path);
+    if (r < 0) return veil_err(r, "cannot verify %s", path);
     return 0;
 }
 
