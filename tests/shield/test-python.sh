@@ -211,7 +211,7 @@ scenario() { printf '%s' "$*" > "$work/scenario"; "$VEIL" pfs encrypt --key "$ke
 "$MKIMAGE" --arg /usr/bin/python3 --arg /app/main.py --env PATH=/usr/bin --env LANG=C.UTF-8 --cwd /app \
   --encrypt /app --encrypt /data --runtime "$VEIL_RUN" --key-out "$key" "$root" || { echo "1..0 # mkimage failed"; exit 1; }
 echo "not in the manifest" > "$root/etc/shadow"
-echo 1..61
+echo 1..62
 
 run() { FOO=host-secret "$VEIL_RUN" --root "$root" --dev-key-file "$key" "$@" >"$work/out" 2>"$work/err"; }
 
@@ -330,6 +330,13 @@ scenario exit 0; run; rc=$?
 check "a tampered shared library: refused, naming the file" \
   bash -c "[ $rc -ne 0 ] && grep -q 'refusing trusted file /usr/lib/x86_64-linux-gnu/libc.so.6' '$work/err'"
 cp "$work/libc.good" "$root/$libc"
+# the main binary (6.8 MB) is hashed in 1 MiB chunks on every core: a byte in its last chunk counts too
+cp "$root/usr/bin/python3.11" "$work/python.good"
+printf 'X' | dd of="$root/usr/bin/python3.11" bs=1 seek=$(( $(stat -c %s "$root/usr/bin/python3.11") - 100 )) conv=notrunc 2>/dev/null
+run; rc=$?
+check "a byte changed in the last 1 MiB chunk of the main binary: refused before it runs" \
+  bash -c "[ $rc -eq 1 ] && grep -q 'refusing to start /usr/bin/python3.*python3.11.*does not match' '$work/err'"
+cp "$work/python.good" "$root/usr/bin/python3.11"
 printf 'X' | dd of="$root/usr/bin/python3.11" bs=1 seek=5000 conv=notrunc 2>/dev/null
 run; rc=$?
 check "a tampered main binary: veil-run refuses to start, naming the file" \
