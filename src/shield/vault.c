@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -19,6 +20,7 @@
 #include "encfile/encfile.h"
 #include "vault-delta.h"
 #include "vault-hooks.h"
+#include "vault-sweep.h"
 
 struct copy {
     struct copy *next;
@@ -44,6 +46,7 @@ struct veil_shield_vault {
     pthread_mutex_t lock;
     struct copy *copies;
     const struct veil_shield_vault_hooks *hooks;
+    struct vault_sweep sweep; /* interrupted write-backs' temporaries (vault-sweep.h) */
 };
 
 void veil_shield_vault_set_hooks(struct veil_shield_vault *v, const struct veil_shield_vault_hooks *hooks) {
@@ -62,6 +65,7 @@ int veil_shield_vault_new(const char *root, void (*before_slow_work)(void *), vo
         return -ENOMEM;
     }
     pthread_mutex_init(&v->lock, NULL);
+    v->sweep.before = time(NULL) - 60;
     *ret = v;
     return 0;
 }
@@ -80,6 +84,7 @@ void veil_shield_vault_free(struct veil_shield_vault *v) {
         copy_free(c);
     }
     pthread_mutex_destroy(&v->lock);
+    vault_sweep_clear(&v->sweep);
     free(v->root);
     free(v);
 }
@@ -262,6 +267,7 @@ int veil_shield_vault_open(struct veil_shield_vault *v, const char *path, const 
         char hp[PATH_MAX];
         r = host_path(v, path, hp, sizeof(hp));
         if (r < 0) goto out;
+        vault_sweep_once(&v->sweep, hp);
         struct stat st;
         if (lstat(hp, &st) == 0) {
             if ((flags & O_CREAT) && (flags & O_EXCL)) {

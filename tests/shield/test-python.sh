@@ -211,7 +211,7 @@ scenario() { printf '%s' "$*" > "$work/scenario"; "$VEIL" pfs encrypt --key "$ke
 "$MKIMAGE" --arg /usr/bin/python3 --arg /app/main.py --env PATH=/usr/bin --env LANG=C.UTF-8 --cwd /app \
   --encrypt /app --encrypt /data --runtime "$VEIL_RUN" --key-out "$key" "$root" || { echo "1..0 # mkimage failed"; exit 1; }
 echo "not in the manifest" > "$root/etc/shadow"
-echo 1..62
+echo 1..63
 
 run() { FOO=host-secret "$VEIL_RUN" --root "$root" --dev-key-file "$key" "$@" >"$work/out" 2>"$work/err"; }
 
@@ -322,6 +322,15 @@ run
 check "a flipped byte at 5 MiB of it: the open fails with EACCES, naming the file" \
   bash -c "grep -q 'digest failed: 13' '$work/out' && grep -q 'refusing trusted file /usr/share/veil-test/big.bin' '$work/err'"
 cp "$work/big.good" "$big"
+
+# --- interrupted write-backs: old ciphertext temporaries are swept; fresh ones and other names stay ---
+stale=$root/data/.veil.0123456789abcdef.tmp fresh=$root/data/.veil.fedcba9876543210.tmp other=$root/data/.veil.not-ours.tmp
+for f in "$stale" "$fresh" "$other"; do echo "ciphertext of an interrupted write-back" > "$f"; done
+touch -d '-2 minutes' "$stale" "$other"
+scenario read /data/input.txt; run
+check "a write-back temporary from before the run is removed and logged; a fresh one and other names stay" \
+  bash -c "[ ! -e '$stale' ] && [ -e '$fresh' ] && [ -e '$other' ] && grep -q 'removed .*/data/.veil.0123456789abcdef.tmp' '$work/err'"
+rm -f "$fresh" "$other"
 
 libc=$(cd "$root" && ls usr/lib/x86_64-linux-gnu/libc.so.6)
 cp "$root/$libc" "$work/libc.good"
