@@ -15,6 +15,7 @@ int veil_cmd_pfs(int argc, char **argv);
 int veil_cmd_keygen(int argc, char **argv);
 int veil_cmd_wrap(int argc, char **argv);
 int veil_cmd_inspect(int argc, char **argv);
+int veil_cmd_digest(int argc, char **argv);
 int veil_cmd_attest(int argc, char **argv);
 int veil_cmd_verify(int argc, char **argv);
 int veil_cmd_cas(int argc, char **argv);

@@ -12,6 +12,7 @@ static const struct veil_command commands[] = {
     { "keygen", "make a signing key for image manifests", veil_cmd_keygen },
     { "wrap", "convert a container image into a measured, signed veil image", veil_cmd_wrap },
     { "inspect", "show a wrapped image's measurement, signer and start-up", veil_cmd_inspect },
+    { "digest", "print files' content digests as a manifest records them", veil_cmd_digest },
     { "attest", "obtain TEE evidence for report data", veil_cmd_attest },
     { "verify", "verify evidence and check it against a policy", veil_cmd_verify },
     { "cas", "the attestation and secret service: serve, policies, audit", veil_cmd_cas },

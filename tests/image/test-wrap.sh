@@ -19,7 +19,7 @@ n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; [ $# -gt 1 ] && echo "# $2"; }
 check() { local what=$1; shift; if "$@" >log 2>&1; then ok "$what"; else not_ok "$what" "$(tail -3 log | tr '\n' ' ')"; fi; }
-echo "1..36"
+echo "1..37"
 
 # --- a base image: busybox-static, a user, an application directory ---
 mkdir -p root/bin root/etc root/app root/tmp root/usr/lib
@@ -202,6 +202,11 @@ wrap sparse-oci -o sparse-w.tar
 want=$(python3 "$src/content-digest.py" sparse/holes)  # 3 MB: digested in chunks
 got=$("$veil" inspect --files sparse-w.tar 2>/dev/null | awk '$NF == "/holes" {print $(NF-1)}')
 if [ -n "$got" ] && [ "$got" = "$want" ]; then ok "a sparse member is hashed with its holes"; else not_ok "sparse member" "$got vs $want"; fi
+printf 'a small file' > small.txt
+cli=$("$veil" digest sparse/holes | cut -d' ' -f1) small=$("$veil" digest small.txt | cut -d' ' -f1)
+if [ "$cli" = "$want" ] && [ "$small" = "$(sha256sum < small.txt | cut -d' ' -f1)" ] && ! "$veil" digest sparse 2>/dev/null; then
+    ok "veil digest: the manifest's digest (chunked for 3 MB, sha256sum's below 1 MiB); a directory refused"
+else not_ok "veil digest" "$cli vs $want; small $small"; fi
 
 # --- a rootfs directory without --entrypoint is refused ---
 if ! wrap root -o noep.tar 2>/dev/null && [ ! -e noep.tar ]; then ok "rootfs without --entrypoint refused"; else not_ok "rootfs without entrypoint"; fi
@@ -269,4 +274,4 @@ if ! "$veil" inspect tamper >/dev/null 2>&1; then ok "veil inspect refuses a tam
 # a flipped byte in a wrapped directory's manifest (no archive digests to catch it first)
 cp -a outdir outdir2 && printf '\x01' | dd of=outdir2/veil/manifest bs=1 seek=200 conv=notrunc 2>/dev/null
 if ! "$veil" inspect outdir2 >/dev/null 2>&1; then ok "veil inspect refuses a tampered manifest"; else not_ok "tampered manifest accepted"; fi
-[ "$n" = 36 ] || echo "# ran $n tests"
+[ "$n" = 37 ] || echo "# ran $n tests"
