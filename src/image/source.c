@@ -300,12 +300,10 @@ struct image_layer_stream {
     struct mapping map;    /* the mapped image archive, or the mapped blob of an OCI directory */
     uint64_t map_pos;      /* OCI directory: next byte of the blob to hand out */
     struct image_digest_worker *digest; /* when verifying */
-    struct image_digest_worker *copier; /* when verifying and copying (digest.h) */
+    struct image_digest_worker *copier; /* when teeing: copies the raw bytes to the output (digest.h) */
     const struct image_layer_ref *ref;
     uint64_t bytes;
     bool eof;
-    int tee_fd;            /* -1, or where the raw bytes are copied to (at tee_offset + bytes) */
-    uint64_t tee_offset;
 };
 
 static la_ssize_t stream_read(struct archive *a, void *userdata, const void **ret_buf) {
@@ -345,10 +343,6 @@ static la_ssize_t stream_read(struct archive *a, void *userdata, const void **re
         if (a) archive_set_error(a, EIO, "writing the output");
         return -1;
     }
-    if (!st->copier && st->tee_fd >= 0 && n > 0 && veil_pwrite_all(st->tee_fd, *ret_buf, (size_t)n, (off_t)(st->tee_offset + st->bytes)) < 0) {
-        if (a) archive_set_error(a, EIO, "writing the output");
-        return -1;
-    }
     st->bytes += (uint64_t)n;
     return n;
 }
@@ -362,8 +356,6 @@ int image_layer_stream_open_tee(struct image_source *s, size_t index, bool verif
     _cleanup_(image_layer_stream_freep) struct image_layer_stream *st = calloc(1, sizeof(*st));
     if (!st) return -ENOMEM;
     st->ref = &s->layers[index];
-    st->tee_fd = tee_fd;
-    st->tee_offset = tee_offset;
     int r;
     if (s->kind == IMAGE_INPUT_OCI_DIR) {
         _cleanup_free_ char *p = NULL;
@@ -381,10 +373,10 @@ int image_layer_stream_open_tee(struct image_source *s, size_t index, bool verif
     if (verify) {
         if (!(st->digest = calloc(1, sizeof(*st->digest)))) return -ENOMEM;
         if ((r = image_digest_start(st->digest, true, -1, 0)) < 0) return r;
-        if (tee_fd >= 0) {
-            if (!(st->copier = calloc(1, sizeof(*st->copier)))) return -ENOMEM;
-            if ((r = image_digest_start(st->copier, false, tee_fd, tee_offset)) < 0) return r;
-        }
+    }
+    if (tee_fd >= 0) {
+        if (!(st->copier = calloc(1, sizeof(*st->copier)))) return -ENOMEM;
+        if ((r = image_digest_start(st->copier, false, tee_fd, tee_offset)) < 0) return r;
     }
     if (!(st->a = image_tar_reader_new())) return -ENOMEM;
     if (archive_read_open(st->a, st, NULL, stream_read, NULL) != ARCHIVE_OK)
