@@ -211,12 +211,19 @@ static int store_common(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KE
     return veil_atomic_commit(&pending);
 }
 
-static int store_buffer(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const char *logical_path,
-                        uint64_t version, const void *data, size_t size, mode_t mode, bool deterministic) {
+/* A plaintext in memory as a store source (NULL data stands for an empty file). */
+static int memory_source(const void *data, size_t size, struct store_source *ret) {
     static const uint8_t empty[1];
     if (!data && size) return veil_err(-EINVAL, "no data to store");
-    struct store_source src = { .data = data ? data : empty, .fd = -1 };
-    return store_common(disk_path, key, logical_path, version, &src, size, mode, deterministic);
+    *ret = (struct store_source){ .data = data ? data : empty, .fd = -1 };
+    return 0;
+}
+
+static int store_buffer(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const char *logical_path,
+                        uint64_t version, const void *data, size_t size, mode_t mode, bool deterministic) {
+    struct store_source src;
+    int r = memory_source(data, size, &src);
+    return r < 0 ? r : store_common(disk_path, key, logical_path, version, &src, size, mode, deterministic);
 }
 
 int veil_encfile_store(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const char *logical_path,
@@ -232,10 +239,10 @@ int veil_encfile_store_deterministic(const char *disk_path, const uint8_t key[VE
 
 int veil_encfile_encode_deterministic(int out_fd, const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const char *logical_path,
                                       uint64_t version, const void *data, size_t size, uint64_t *ret_size) {
-    static const uint8_t empty[1];
-    if (out_fd < 0 || (!data && size)) return veil_err(-EINVAL, "bad arguments to veil_encfile_encode_deterministic");
-    struct store_source src = { .data = data ? data : empty, .fd = -1 };
-    return encode_to_fd(out_fd, key, logical_path, version, &src, size, true, ret_size);
+    if (out_fd < 0) return veil_err(-EINVAL, "bad arguments to veil_encfile_encode_deterministic");
+    struct store_source src;
+    int r = memory_source(data, size, &src);
+    return r < 0 ? r : encode_to_fd(out_fd, key, logical_path, version, &src, size, true, ret_size);
 }
 
 /* A memfd sealed against writes and size changes cannot change under us. */
