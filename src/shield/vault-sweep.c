@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "base/log.h"
-#include "base/macro.h"
 
 #define PREFIX ".veil."
 #define SUFFIX ".tmp"
@@ -26,18 +25,17 @@ static bool is_writeback_temporary(const char *name) {
 }
 
 /* Remember the directory; false when it was swept already (or cannot be remembered). */
-static bool first_visit(struct vault_sweep *s, const struct stat *st) {
+static bool first_visit(struct vault_sweep *s, const char *dir) {
     for (size_t i = 0; i < s->count; i++)
-        if (s->done[i].dev == st->st_dev && s->done[i].ino == st->st_ino) return false;
+        if (!strcmp(s->done[i], dir)) return false;
     if (s->count == s->capacity) {
         size_t capacity = s->capacity ? 2 * s->capacity : 16;
-        void *p = realloc(s->done, capacity * sizeof(*s->done));
+        char **p = realloc(s->done, capacity * sizeof(*s->done));
         if (!p) return false; /* only untidy: try again another time */
         s->done = p;
         s->capacity = capacity;
     }
-    s->done[s->count].dev = st->st_dev;
-    s->done[s->count].ino = st->st_ino;
+    if (!(s->done[s->count] = strdup(dir))) return false;
     s->count++;
     return true;
 }
@@ -49,12 +47,11 @@ void vault_sweep_once(struct vault_sweep *s, const char *file_path) {
     if (n >= sizeof(dir)) return;
     memcpy(dir, file_path, n);
     dir[n] = 0;
+    if (!first_visit(s, dir)) return;
     int fd = open(n ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return;
-    struct stat st;
-    DIR *d = NULL;
-    if (fstat(fd, &st) < 0 || !first_visit(s, &st) || !(d = fdopendir(fd))) {
-        if (!d) close(fd);
+    DIR *d = fd < 0 ? NULL : fdopendir(fd);
+    if (!d) {
+        if (fd >= 0) close(fd);
         return;
     }
     for (struct dirent *e; (e = readdir(d));) {
@@ -69,6 +66,7 @@ void vault_sweep_once(struct vault_sweep *s, const char *file_path) {
 }
 
 void vault_sweep_clear(struct vault_sweep *s) {
+    for (size_t i = 0; i < s->count; i++) free(s->done[i]);
     free(s->done);
     *s = (struct vault_sweep){ 0 };
 }

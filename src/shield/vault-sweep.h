@@ -2,7 +2,7 @@
 /* Interrupted write-backs: the ciphertext temporary a crash left beside the file it was to replace. */
 #pragma once
 
-#include <sys/types.h>
+#include <stddef.h>
 #include <time.h>
 
 /*
@@ -17,10 +17,7 @@
  */
 struct vault_sweep {
     time_t before;
-    struct {
-        dev_t dev;
-        ino_t ino;
-    } *done;
+    char **done; /* directories swept this run, by host path: a repeat costs no system call */
     size_t count, capacity;
 };
 
