@@ -20,7 +20,7 @@
 #include "crypto/hash.h"
 #include "crypto/random.h"
 #include "manifest/file-digest.h"
-#include "trusted-large.h"
+#include "trusted-verify.h"
 
 #ifndef MFD_EXEC
 #define MFD_EXEC 0x0010U
@@ -108,39 +108,8 @@ static int make_memfd(const char *path) {
     return fd < 0 ? -errno : fd;
 }
 
-#define CHUNK_SIZE ((size_t)256 << 10)
 /* Files at least this large take long enough (~1 ms) to let another thread take the listener. */
 #define SLOW_SIZE ((uint64_t)1 << 20)
-
-/*
- * Stream the file through one buffer: each chunk is hashed and then written to
- * the memfd from that same buffer, so the copy holds exactly the bytes that were
- * hashed, whatever the host does to the file meanwhile. memfd < 0: hash only.
- */
-static int hash_stream(int src, int memfd, const char *path, const struct veil_shield_verdict *v) {
-    _cleanup_(veil_file_digest_freep) struct veil_file_digest *h = NULL;
-    int r = veil_file_digest_new(v->size, &h);
-    if (r < 0) return r;
-    /* one buffer per receiving thread, kept: a fresh 256 KiB malloc is an mmap and its page faults each time */
-    static __thread uint8_t *buf;
-    if (!buf && !(buf = malloc(CHUNK_SIZE))) return -ENOMEM;
-    uint64_t done = 0;
-    while (done < v->size) {
-        size_t want = (size_t)MIN((uint64_t)CHUNK_SIZE, v->size - done);
-        ssize_t n = pread(src, buf, want, (off_t)done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return veil_err(-errno, "cannot read %s", path);
-        if (n == 0) return veil_err(-EACCES, "%s shrank while it was read", path);
-        if ((r = veil_file_digest_update(h, buf, (size_t)n)) < 0) return r;
-        if (memfd >= 0 && (r = veil_write_all(memfd, buf, (size_t)n)) < 0) return veil_err(r, "cannot copy %s", path);
-        done += (uint64_t)n;
-    }
-    uint8_t digest[VEIL_SHA256_SIZE];
-    if ((r = veil_file_digest_final(h, digest)) < 0) return r;
-    if (!veil_memeq_ct(digest, v->sha256, sizeof(digest)))
-        return veil_err(-EACCES, "%s does not match its digest in the manifest", path);
-    return 0;
-}
 
 static int open_checked(int root_fd, const char *path, const struct veil_shield_verdict *v, struct stat *ret_st) {
     int src = open_in_root(root_fd, path, O_RDONLY);
@@ -168,8 +137,7 @@ static int verify_into_memfd(int root_fd, const char *path, const struct veil_sh
     if (src < 0) return src;
     _cleanup_close_ int memfd = make_memfd(path);
     if (memfd < 0) return veil_err(memfd, "cannot create a memfd for %s", path);
-    int r = v->size >= VEIL_SHIELD_PARALLEL_COPY_MIN ? veil_shield_copy_and_hash(src, memfd, path, v)
-                                                     : hash_stream(src, memfd, path, v);
+    int r = veil_shield_verify_file(src, memfd, path, v);
     if (r < 0) return r;
     if (fchmod(memfd, v->mode & 07777) < 0) return -errno;
     if (fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
@@ -286,7 +254,7 @@ int veil_shield_trusted_check(struct veil_shield_trusted *t, const char *path, s
         return src;
     }
     if (v->size >= SLOW_SIZE && t->before_slow_work) t->before_slow_work(t->ctx);
-    r = veil_file_digest_chunks(v->size) ? veil_shield_hash_chunks(src, path, v) : hash_stream(src, -1, path, v);
+    r = veil_shield_verify_file(src, -1, path, v);
     if (r < 0) {
         log_refusal(path, r);
         return r;
