@@ -211,7 +211,7 @@ scenario() { printf '%s' "$*" > "$work/scenario"; "$VEIL" pfs encrypt --key "$ke
 "$MKIMAGE" --arg /usr/bin/python3 --arg /app/main.py --env PATH=/usr/bin --env LANG=C.UTF-8 --cwd /app \
   --encrypt /app --encrypt /data --runtime "$VEIL_RUN" --key-out "$key" "$root" || { echo "1..0 # mkimage failed"; exit 1; }
 echo "not in the manifest" > "$root/etc/shadow"
-echo 1..63
+echo 1..66
 
 run() { FOO=host-secret "$VEIL_RUN" --root "$root" --dev-key-file "$key" "$@" >"$work/out" 2>"$work/err"; }
 
@@ -240,10 +240,16 @@ check "no plaintext sentinel anywhere in the image storage or /tmp" \
   bash -c "! grep -rqa '$SENTINEL' '$root' /tmp 2>/dev/null"
 check "exit code 0 passes through" test $rc -eq 0
 
-m=$(sed -n 's/.*measurement \([0-9a-f]*\) signer.*/\1/p' "$work/err" | head -1)
+check "with nothing to check it against, the measurement is not computed (nor logged)" bash -c "! grep -q measurement '$work/err'"
+m=$("$VEIL" inspect "$root" | awk '$1 == "measurement" { print $2 }')
 scenario exit 0
 zero=$(printf '0%.0s' {1..64})
-check "--expect-measurement: the logged measurement is accepted, another one refused" \
+check "-v logs the measurement, and it is the one veil inspect prints" \
+  bash -c "'$VEIL_RUN' -v --root '$root' --dev-key-file '$key' 2>&1 >/dev/null | grep -q 'measurement $m signer'"
+check "OpenSSL settings from the host environment: refused, naming the variable" \
+  bash -c "! OPENSSL_ia32cap=0 '$VEIL_RUN' --root '$root' --dev-key-file '$key' >/dev/null 2>'$work/err1' &&
+           grep -q 'refusing to start: OPENSSL_ia32cap is set' '$work/err1'"
+check "--expect-measurement: veil inspect's measurement is accepted, another one refused" \
   bash -c "[ -n '$m' ] && '$VEIL_RUN' --root '$root' --dev-key-file '$key' --expect-measurement '$m' >/dev/null 2>&1 &&
            ! '$VEIL_RUN' --root '$root' --dev-key-file '$key' --expect-measurement $zero 2>'$work/err2' &&
            grep -q 'refusing to start: the measurement does not match' '$work/err2'"
