@@ -133,9 +133,13 @@ int veil_encfile_open(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_
     if ((flags & VEIL_ENCFILE_CREATE) && !(flags & VEIL_ENCFILE_WRITE))
         return veil_err(-EINVAL, "VEIL_ENCFILE_CREATE needs VEIL_ENCFILE_WRITE");
     if (flags & ~(unsigned)(VEIL_ENCFILE_WRITE | VEIL_ENCFILE_CREATE)) return veil_err(-EINVAL, "unknown open flags");
+    if (!key || !logical_path) return veil_err(-EINVAL, "bad arguments to veil_encfile_open");
+    /* an in-place write-back a crash interrupted is finished first */
+    int r = veil_encfile_recover(disk_path, key, logical_path);
+    if (r < 0) return r;
     int fd = open(disk_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
-        int r = -errno;
+        r = -errno;
         if (r != -ENOENT || !(flags & VEIL_ENCFILE_CREATE)) return veil_err(r, "cannot open the file");
         /* a missing file is a deletion the caller can only accept when it expects none */
         if (pinned_version && *pinned_version != 0)

@@ -59,7 +59,18 @@ enum {
 int veil_encfile_open(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE],
                       const char *logical_path, unsigned flags, const uint64_t *pinned_version,
                       struct veil_encfile **ret) _warn_unused_;
-/* Read-only open of an already open file descriptor (duplicated; the caller keeps fd). */
+/*
+ * Finish an in-place write-back of disk_path that a crash interrupted, if its
+ * journal is there and authenticates under key and logical_path; a journal of
+ * a file that has moved on since is removed, one that does not authenticate is
+ * ignored. veil_encfile_open does this itself; a caller that opens the file
+ * another way (an fd, /proc/self/fd) calls it first. 0 when nothing was
+ * pending or it was finished.
+ */
+int veil_encfile_recover(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE],
+                         const char *logical_path) _warn_unused_;
+/* Read-only open of an already open file descriptor (duplicated; the caller keeps fd).
+ * No journal is looked for: see veil_encfile_recover. */
 int veil_encfile_open_fd(int fd, const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const char *logical_path,
                          const uint64_t *pinned_version, struct veil_encfile **ret) _warn_unused_;
 
@@ -74,12 +85,17 @@ int veil_encfile_truncate(struct veil_encfile *f, uint64_t size) _warn_unused_;
 #define VEIL_ENCFILE_DIRTY_LIMIT ((size_t)64 << 20)
 
 /*
- * When anything changed since open or the last flush: write the new contents to
- * a new file next to disk_path, fsync it, rename it over disk_path, fsync the
- * directory. The version becomes version+1. After a crash disk_path holds the
- * old or the new version, never a mix. On failure the handle keeps its
- * changes and the old file stays in place. disk_path is used as given at open
- * (keep it absolute if the process changes directory).
+ * When anything changed since open or the last flush: write the next version,
+ * version+1, crash-safely. Either as a new file next to disk_path (fsync,
+ * rename over disk_path, fsync the directory), or — when the changed nodes are
+ * a small part of a larger file — in place through a journal next to it
+ * (docs/encfile.md, "In-place write-back"), so the cost follows the change and
+ * not the file. After a crash disk_path holds the old or the new version,
+ * never a mix (an interrupted in-place write-back is finished by the next
+ * veil_encfile_open or veil_encfile_recover of the path). On failure before
+ * the new version is committed, the handle keeps its changes and the old file
+ * stays in place. disk_path is used as given at open (keep it absolute if the
+ * process changes directory).
  */
 int veil_encfile_flush(struct veil_encfile *f) _warn_unused_;
 /*

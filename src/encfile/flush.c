@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Flush: build the next version as a new file (copy clean ciphertext, seal dirty nodes), then rename it in. */
+/* Flush: the next version in place through a journal (flush-in-place.c), or as a new file renamed over the old one. */
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -68,36 +68,45 @@ static int write_data(struct veil_encfile *f, int fd, const struct encfile_geome
     return 0;
 }
 
-static int flush_as(struct veil_encfile *f, uint64_t version) {
-    struct encfile_geometry g;
+/* The handle now reads the new version: its disk state, with the level-0 entries just computed. */
+static int adopt(struct veil_encfile *f, const struct encfile_header *header, const struct encfile_geometry *g,
+                 struct encfile_entry **level0) {
+    encfile_free_tree(f);
+    f->header = *header;
+    f->disk = *g;
+    int r = encfile_alloc_tree(f);
+    if (r < 0) {
+        f->broken = true;
+        return r;
+    }
+    free(f->entries[1]);
+    f->entries[1] = TAKE_PTR(*level0);
+    memset(f->loaded[1], 1, g->count[1]);
+    encfile_dirty_clear(f);
+    f->keep_below = g->count[0];
+    f->cache_valid = false;
+    f->changed = false;
+    return 0;
+}
+
+/* The next version as a new file, renamed over the old one. */
+static int flush_by_copy(struct veil_encfile *f, const struct encfile_geometry *g, struct encfile_entry *level0,
+                         struct encfile_header *header) {
     uint8_t salt[ENCFILE_SALT_SIZE];
     struct veil_atomic_file pending;
-    int r;
-
-    if ((r = encfile_check_usable(f)) < 0) return r;
-    if (!f->writable) return veil_err(-EROFS, "encrypted file opened read-only");
-    r = encfile_geometry(f->size, &g);
+    int r = encfile_new_salt(salt);
     if (r < 0) return r;
-    r = encfile_new_salt(salt);
-    if (r < 0) return r;
-    _cleanup_free_ struct encfile_entry *level0 = calloc(MAX((uint64_t)1, g.count[0]), sizeof(*level0));
-    if (!level0) return -ENOMEM;
-
     r = veil_atomic_begin(f->disk_path, f->mode, &pending);
     if (r < 0) return r;
     if (fchown(pending.fd, f->uid, f->gid) < 0) { /* best effort: not root */ }
-    struct encfile_header header = f->header;
-    header.version = version;
-    r = write_data(f, pending.fd, &g, salt, level0);
-    if (r >= 0) r = encfile_write_tree(pending.fd, &f->keys, salt, &g, level0, f->hdr_key, f->logical_path, &header);
+    r = write_data(f, pending.fd, g, salt, level0);
+    if (r >= 0) r = encfile_write_tree(pending.fd, &f->keys, salt, g, level0, f->hdr_key, f->logical_path, header);
     if (r < 0) {
         veil_atomic_abort(&pending);
         return r;
     }
     r = veil_atomic_commit(&pending);
     if (r < 0) return r;
-
-    /* the new version is on disk: the handle now reads it, with the level-0 entries it just computed */
     int fd = open(f->disk_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         r = -errno;
@@ -107,22 +116,33 @@ static int flush_as(struct veil_encfile *f, uint64_t version) {
     }
     if (f->fd >= 0) close(f->fd);
     f->fd = fd;
-    encfile_free_tree(f);
-    f->header = header;
-    f->disk = g;
-    r = encfile_alloc_tree(f);
-    if (r < 0) {
-        f->broken = true;
-        return r;
-    }
-    free(f->entries[1]);
-    f->entries[1] = TAKE_PTR(level0);
-    memset(f->loaded[1], 1, g.count[1]);
-    encfile_dirty_clear(f);
-    f->keep_below = g.count[0];
-    f->cache_valid = false;
-    f->changed = false;
     return 0;
+}
+
+static int flush_as(struct veil_encfile *f, uint64_t version) {
+    struct encfile_geometry g;
+    int r;
+
+    if ((r = encfile_check_usable(f)) < 0) return r;
+    if (!f->writable) return veil_err(-EROFS, "encrypted file opened read-only");
+    r = encfile_geometry(f->size, &g);
+    if (r < 0) return r;
+    size_t entries = (size_t)MAX((uint64_t)1, g.count[0]);
+    _cleanup_free_ struct encfile_entry *level0 = calloc(entries, sizeof(*level0));
+    if (!level0) return -ENOMEM;
+    struct encfile_header header = f->header;
+    header.version = version;
+
+    r = -EAGAIN;
+    if (encfile_in_place_fits(f, &g)) {
+        uint8_t salt[ENCFILE_SALT_SIZE];
+        r = encfile_new_salt(salt);
+        if (r >= 0) r = encfile_flush_in_place(f, &g, salt, level0, &header);
+        if (r == -EAGAIN) memset(level0, 0, entries * sizeof(*level0)); /* not here: a copy instead */
+    }
+    if (r == -EAGAIN) r = flush_by_copy(f, &g, level0, &header);
+    if (r < 0) return r;
+    return adopt(f, &header, &g, &level0);
 }
 
 int veil_encfile_flush(struct veil_encfile *f) {

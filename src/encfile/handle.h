@@ -71,6 +71,15 @@ void encfile_dirty_free(struct veil_encfile *f);
 /* -EIO (with a detail) when the handle is broken, else 0 */
 int encfile_check_usable(const struct veil_encfile *f) _warn_unused_;
 
+/*
+ * flush-in-place.c: whether an in-place write-back fits (the journal is small
+ * beside the file), and doing it. -EAGAIN when it cannot be done in place
+ * (nothing written); other errors after the commit leave the handle broken.
+ */
+bool encfile_in_place_fits(const struct veil_encfile *f, const struct encfile_geometry *g);
+int encfile_flush_in_place(struct veil_encfile *f, const struct encfile_geometry *g, const uint8_t salt[ENCFILE_SALT_SIZE],
+                           struct encfile_entry *level0, struct encfile_header *header) _warn_unused_;
+
 /* encfile.c: replace the disk state after a flush */
 void encfile_free_tree(struct veil_encfile *f);
 int encfile_alloc_tree(struct veil_encfile *f) _warn_unused_;
