@@ -169,6 +169,13 @@ static int load_locked(struct veil_shield_vault *v, const char *path, const uint
     char hp[PATH_MAX];
     int r = host_path(v, path, hp, sizeof(hp));
     if (r < 0) return r;
+    /* a write-back in place that a crash interrupted is finished before the file is read (docs/encfile.md) */
+    veil_err_clear();
+    r = veil_encfile_recover(hp, key, path);
+    if (r < 0) {
+        veil_log_error("refusing encrypted file %s: %s", path, veil_err_describe(r));
+        return -EACCES;
+    }
     _cleanup_close_ int fd = open(hp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) return -errno;
     struct stat st;
