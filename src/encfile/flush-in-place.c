@@ -57,8 +57,9 @@ static int journal_tree(struct veil_encfile *f, struct encfile_journal *j, const
     size_t tree = (size_t)(g->disk_size - g->offset[1]);
     _cleanup_free_ uint8_t *buf = malloc(MAX(tree, (size_t)ENCFILE_HEADER_SIZE));
     if (!buf) return -ENOMEM;
-    if ((r = veil_pread_all(scratch, buf, tree, (off_t)g->offset[1])) < 0 ||
-        (r = encfile_journal_add(j, g->offset[1], buf, tree)) < 0)
+    /* an empty file's tree is an empty root: nothing to write */
+    if (tree && ((r = veil_pread_all(scratch, buf, tree, (off_t)g->offset[1])) < 0 ||
+                 (r = encfile_journal_add(j, g->offset[1], buf, tree)) < 0))
         return r;
     if ((r = veil_pread_all(scratch, buf, ENCFILE_HEADER_SIZE, 0)) < 0) return r;
     return encfile_journal_add(j, 0, buf, ENCFILE_HEADER_SIZE); /* the header last */

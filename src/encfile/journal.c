@@ -49,6 +49,7 @@ static int reserve(struct encfile_journal *j, size_t more) {
 }
 
 int encfile_journal_add(struct encfile_journal *j, uint64_t offset, const void *data, size_t size) {
+    if (size == 0) return -EINVAL; /* a record writes something (the parser refuses empty ones) */
     if (size > UINT32_MAX) return -EFBIG;
     int r = reserve(j, ENCFILE_JOURNAL_RECORD_HEAD + size);
     if (r < 0) return r;

@@ -116,6 +116,23 @@ static void test_in_place(void **state) {
     assert_int_equal(check_version(path), 2);
     assert_int_equal(test_dir_count(dir, 0), 1);
 
+    /* truncated to nothing, in place: the new file is a header and an empty root */
+    struct veil_encfile *t;
+    assert_int_equal(veil_encfile_open(path, test_key, LOGICAL, VEIL_ENCFILE_WRITE, NULL, &t), 0);
+    assert_int_equal(veil_encfile_truncate(t, 0), 0);
+    assert_int_equal(veil_encfile_flush(t), 0);
+    veil_encfile_free(t);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_ino, before);
+    assert_int_equal(st.st_size, ENCFILE_HEADER_SIZE);
+    assert_int_equal(veil_encfile_open(path, test_key, LOGICAL, VEIL_ENCFILE_READ, NULL, &t), 0);
+    assert_int_equal(veil_encfile_verify(t), 0);
+    assert_int_equal(veil_encfile_size(t), 0);
+    assert_int_equal(veil_encfile_version(t), 3);
+    veil_encfile_free(t);
+    unlink(path);
+    before = write_two_versions(path, NULL, NULL);
+
     /* a change to most of the file is written as a new file instead */
     struct veil_encfile *f;
     uint8_t *buf = malloc(SIZE);
