@@ -155,7 +155,10 @@ _noreturn_ static void child(const struct veil_shield_launch *l, int sock) {
     if (r < 0) child_fail(sock, "cannot hand over the listener", -r);
     close(listener);
     close(sock);
-    execve(l->argv[0], (char *const *)l->argv, (char *const *)l->envp);
+    if (l->exec_fd >= 0)
+        fexecve(l->exec_fd, (char *const *)l->argv, (char *const *)l->envp);
+    else
+        execve(l->argv[0], (char *const *)l->argv, (char *const *)l->envp);
     child_fail(sock, l->argv[0], errno);
 }
 

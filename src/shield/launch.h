@@ -12,6 +12,7 @@ struct veil_shield;
 struct veil_shield_launch {
     const char *root;          /* host path; the child is chrooted there unless it is "/" */
     const char *const *argv;   /* argv[0]: the executable's path in the application's view */
+    int exec_fd;               /* >= 0: run this (fexecve) instead of argv[0]: an encrypted entrypoint's plaintext */
     const char *const *envp;   /* exactly the application's environment */
     const char *cwd;           /* in the application's view */
     bool set_user;

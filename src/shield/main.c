@@ -365,7 +365,8 @@ int main(int argc, char **argv) {
     }
     const char *cwd = cfg->cwd && *cfg->cwd ? cfg->cwd : "/";
     veil_err_clear();
-    r = veil_shield_verify_exec(s, cwd, cfg->argv[0]);
+    _cleanup_close_ int exec_fd = -1;
+    r = veil_shield_verify_exec(s, cwd, cfg->argv[0], &exec_fd);
     if (r < 0) {
         veil_log_error("refusing to start %s: %s", cfg->argv[0], veil_err_describe(r));
         return 1;
@@ -384,6 +385,7 @@ int main(int argc, char **argv) {
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     struct veil_shield_launch l = {
         .root = root,
+        .exec_fd = exec_fd,
         .argv = attested_argv ? attested_argv : cfg->argv,
         .envp = attested_env ? attested_env : env,
         .cwd = cwd,
@@ -400,6 +402,7 @@ int main(int argc, char **argv) {
         return 127;
     }
     if (attest) veil_shield_attest_wipe_plain(attest); /* the child holds its own copy */
+    if (exec_fd >= 0) close(TAKE_FD(exec_fd));        /* so does it of an encrypted entrypoint */
     r = veil_shield_serve(s, listener);
     if (r < 0) {
         veil_log_error("cannot start the supervisor: %s", veil_err_describe(r));

@@ -40,7 +40,12 @@ int veil_shield_serve(struct veil_shield *s, int listener) _warn_unused_;
 int veil_shield_flush(struct veil_shield *s, bool force) _warn_unused_;
 /* Write back and drop the decrypted copies no process holds any more (the last user exited). */
 int veil_shield_collect(struct veil_shield *s) _warn_unused_;
-/* Check an executable (and its interpreter) before starting it; the detail names the file. */
-int veil_shield_verify_exec(struct veil_shield *s, const char *cwd, const char *path) _warn_unused_;
+/*
+ * Check the entrypoint (and its interpreter) before starting it; the detail
+ * names the file. An encrypted entrypoint is decrypted into a sealed memory
+ * file, returned in *ret_exec_fd for fexecve (else -1): the kernel could only
+ * read its ciphertext from disk.
+ */
+int veil_shield_verify_exec(struct veil_shield *s, const char *cwd, const char *path, int *ret_exec_fd) _warn_unused_;
 /* Counters for the log at exit. */
 uint64_t veil_shield_notification_count(const struct veil_shield *s);

@@ -101,10 +101,11 @@ static int open_in_root(int root_fd, const char *path, int flags) {
     return fd < 0 ? -errno : (int)fd;
 }
 
-static int make_memfd(const char *path) {
+int veil_shield_exec_memfd(const char *path, bool cloexec) {
     const char *base = strrchr(path, '/');
-    int fd = memfd_create(base ? base + 1 : path, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
-    if (fd < 0 && errno == EINVAL) fd = memfd_create(base ? base + 1 : path, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    unsigned flags = (cloexec ? MFD_CLOEXEC : 0) | MFD_ALLOW_SEALING;
+    int fd = memfd_create(base ? base + 1 : path, flags | MFD_EXEC);
+    if (fd < 0 && errno == EINVAL) fd = memfd_create(base ? base + 1 : path, flags); /* kernels before MFD_EXEC */
     return fd < 0 ? -errno : fd;
 }
 
@@ -135,7 +136,7 @@ static int verify_into_memfd(int root_fd, const char *path, const struct veil_sh
     struct stat st;
     _cleanup_close_ int src = open_checked(root_fd, path, v, &st);
     if (src < 0) return src;
-    _cleanup_close_ int memfd = make_memfd(path);
+    _cleanup_close_ int memfd = veil_shield_exec_memfd(path, true);
     if (memfd < 0) return veil_err(memfd, "cannot create a memfd for %s", path);
     int r = veil_shield_verify_file(src, memfd, path, v);
     if (r < 0) return r;

@@ -38,3 +38,6 @@ int veil_shield_trusted_open(struct veil_shield_trusted *t, const char *path, si
 int veil_shield_trusted_check(struct veil_shield_trusted *t, const char *path, size_t path_size,
                               const struct veil_shield_verdict *v, uint8_t *head, size_t head_size,
                               size_t *ret_head_size) _warn_unused_;
+
+/* A memory file that can be sealed and executed, named after path's last component; -errno. */
+int veil_shield_exec_memfd(const char *path, bool cloexec) _warn_unused_;

@@ -161,7 +161,7 @@ int main(int argc, char **argv) {
     char here[PATH_MAX];
     if (!cwd) cwd = root_size ? "/" : getcwd(here, sizeof(here));
     struct veil_shield_launch l = {
-        .root = real_root, .argv = (const char *const *)argv + optind, .envp = (const char *const *)environ, .cwd = cwd,
+        .root = real_root, .exec_fd = -1, .argv = (const char *const *)argv + optind, .envp = (const char *const *)environ, .cwd = cwd,
     };
     pid_t pid;
     int listener;

@@ -16,7 +16,7 @@ trust+=(--trust /lib --trust /lib64 --trust /usr/lib/python3.11 --passthrough /p
         --passthrough /sys --encrypt "$work/enc" --key "$work/key")
 f=$work/enc/f
 run() { VEIL_LOG=debug "$HARNESS" "${trust[@]}" --cwd / -- /usr/bin/python3.11 -c "$1" >>"$work/out" 2>"$work/err"; }
-echo 1..9
+echo 1..12
 # four whole nodes (256 KiB), then 100 bytes more: the append touches node 4 only
 run 'import os
 fd = os.open("'"$f"'", os.O_WRONLY | os.O_CREAT, 0o600)
@@ -50,5 +50,22 @@ check "a sparse file's fsyncs re-seal one node each" \
   test "$(grep -c "wrote back $g incrementally: 1 of 16384 nodes re-sealed" "$work/err")" = 2
 check "it stays sparse on disk" test "$(du -k "$g" | cut -f1)" -lt 4096
 check "and verifies" "$VEIL" pfs verify --key "$work/key" --path "$g" "$g"
+# a 2 MiB file and a 100-byte append: small beside the file, so it is written in place through a journal
+h=$work/enc/h
+run 'import os
+fd = os.open("'"$h"'", os.O_WRONLY | os.O_CREAT, 0o600)
+os.write(fd, bytes(range(256)) * 8192)
+os.fsync(fd)'
+ino=$(stat -c %i "$h")
+run 'import os
+fd = os.open("'"$h"'", os.O_WRONLY | os.O_APPEND)
+os.write(fd, b"y" * 100)
+os.fsync(fd)'
+check "an append to a 2 MiB file is written in place (the same inode), and no journal is left" \
+  bash -c "[ '$(stat -c %i "$h")' = '$ino' ] && ! ls -a '$work/enc' | grep -q journal"
+python3 -c 'import sys; sys.stdout.buffer.write(bytes(range(256)) * 8192 + b"y" * 100)' >"$work/expected-h"
+check "it decrypts to exactly the written bytes" \
+  bash -c "'$VEIL' pfs decrypt --key '$work/key' --path '$h' '$h' '$work/plain-h' && cmp '$work/plain-h' '$work/expected-h'"
+check "it verifies" bash -c "'$VEIL' pfs verify --key '$work/key' --path '$h' '$h' >/dev/null"
 [ $tap_failed = 0 ] || { cat "$work/err" | tail -20 >&2; }
 exit $tap_failed
