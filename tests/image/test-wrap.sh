@@ -19,7 +19,7 @@ n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n - $1"; [ $# -gt 1 ] && echo "# $2"; }
 check() { local what=$1; shift; if "$@" >log 2>&1; then ok "$what"; else not_ok "$what" "$(tail -3 log | tr '\n' ' ')"; fi; }
-echo "1..37"
+echo "1..38"
 
 # --- a base image: busybox-static, a user, an application directory ---
 mkdir -p root/bin root/etc root/app root/tmp root/usr/lib
@@ -118,8 +118,19 @@ if [ -x "$shield" ] && ! grep -q "dynamically linked" <("$veil" wrap root -k sig
     if [[ "$out" == *"the application's secret"* ]] && [[ "$out" == *"measurement $label"* ]] && [ -n "$label" ]; then
         ok "veil-run serves the encrypted file decrypted, its measurement the label's (--expect-measurement)"
     else not_ok "veil-run end to end" "$out"; fi
+    # the program itself encrypted: the entrypoint runs from a decrypted, sealed memory file
+    cp -a root root-exec && cp /bin/busybox root-exec/app/busybox
+    "$veil" wrap root-exec -k signer.pem --runtime "$shield" -q -t "$name-exec:latest" -o exec.tar \
+        --entrypoint /app/busybox --arg cat --arg /app/data.txt --encrypt /app --key shield.key &&
+        podman load -i exec.tar >/dev/null 2>&1 && podman_images+=("$name-exec:latest")
+    out=$(timeout 60 podman run --rm --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --network none \
+          -v "$work/shield.key:/keys/image.key:ro" "$name-exec:latest" --dev-key-file /keys/image.key 2>&1)
+    if [[ "$out" == *"the application's secret"* ]]; then
+        ok "under podman, an encrypted program as the entrypoint runs (busybox under the encrypted /app)"
+    else not_ok "encrypted entrypoint under podman" "$out"; fi
 else
-    n=$((n + 1)); echo "ok $n - # SKIP veil-run end to end: $shield is not built (or not static: sanitizer build)"
+    n=$((n + 2)); echo "ok $((n - 1)) - # SKIP veil-run end to end: $shield is not built (or not static: sanitizer build)"
+    echo "ok $n - # SKIP encrypted entrypoint under podman: $shield is not built"
 fi
 
 # --- a multi-layer image (podman build: a whiteout, a new file, a COPY) ---
