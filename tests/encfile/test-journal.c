@@ -328,44 +328,44 @@ static void test_no_room(void **state) {
     free(path);
 }
 
+/*
+ * A journal of two records for a file of `length` bytes: 100 bytes at `at`,
+ * and the 128-byte header at offset 0, first or last; sealed for path "/p".
+ */
+static void two_records(struct encfile_journal *j, uint64_t length, uint64_t at, bool header_last) {
+    static const uint8_t file_id[VEIL_ENCFILE_FILE_ID_SIZE] = { 1 }, hdr[ENCFILE_HEADER_SIZE] = { 2 }, node[100] = { 3 };
+    static const uint8_t hdr_key[32] = { 4 };
+    assert_int_equal(encfile_journal_begin(j, file_id, length, hdr), 0);
+    if (!header_last) assert_int_equal(encfile_journal_add(j, 0, hdr, sizeof(hdr)), 0);
+    assert_int_equal(encfile_journal_add(j, at, node, sizeof(node)), 0);
+    if (header_last) assert_int_equal(encfile_journal_add(j, 0, hdr, sizeof(hdr)), 0);
+    assert_int_equal(encfile_journal_seal(j, hdr_key, "/p"), 0);
+}
+
 /* The parser's bounds: every record inside the new length, the header last and alone. */
 static void test_parse_bounds(void **state) {
     (void)state;
-    uint8_t file_id[VEIL_ENCFILE_FILE_ID_SIZE] = { 1 }, hdr[ENCFILE_HEADER_SIZE] = { 2 }, node[100] = { 3 };
+    static const uint8_t hdr_key[32] = { 4 };
     struct encfile_journal j;
     struct encfile_journal_view v;
-    uint8_t hdr_key[32] = { 4 };
-    /* good: a record, then the header */
-    assert_int_equal(encfile_journal_begin(&j, file_id, 1000, hdr), 0);
-    assert_int_equal(encfile_journal_add(&j, 500, node, sizeof(node)), 0);
-    assert_int_equal(encfile_journal_add(&j, 0, hdr, sizeof(hdr)), 0);
-    assert_int_equal(encfile_journal_seal(&j, hdr_key, "/p"), 0);
+    two_records(&j, 1000, 500, true); /* good */
     assert_int_equal(encfile_journal_parse(j.data, j.size, &v), 0);
     assert_int_equal(v.count, 2);
     assert_int_equal(encfile_journal_check_mac(j.data, j.size, hdr_key, "/p"), 0);
     assert_int_equal(encfile_journal_check_mac(j.data, j.size, hdr_key, "/q"), -EACCES);
     assert_int_equal(encfile_journal_parse(j.data, j.size - 1, &v), -EBADMSG);
     encfile_journal_free(&j);
-    /* a record past the new length */
-    assert_int_equal(encfile_journal_begin(&j, file_id, 550, hdr), 0);
-    assert_int_equal(encfile_journal_add(&j, 500, node, sizeof(node)), 0);
-    assert_int_equal(encfile_journal_add(&j, 0, hdr, sizeof(hdr)), 0);
-    assert_int_equal(encfile_journal_seal(&j, hdr_key, "/p"), 0);
-    assert_int_equal(encfile_journal_parse(j.data, j.size, &v), -EBADMSG);
-    encfile_journal_free(&j);
-    /* the header not last, or a record over the header */
-    assert_int_equal(encfile_journal_begin(&j, file_id, 1000, hdr), 0);
-    assert_int_equal(encfile_journal_add(&j, 0, hdr, sizeof(hdr)), 0);
-    assert_int_equal(encfile_journal_add(&j, 500, node, sizeof(node)), 0);
-    assert_int_equal(encfile_journal_seal(&j, hdr_key, "/p"), 0);
-    assert_int_equal(encfile_journal_parse(j.data, j.size, &v), -EBADMSG);
-    encfile_journal_free(&j);
-    assert_int_equal(encfile_journal_begin(&j, file_id, 1000, hdr), 0);
-    assert_int_equal(encfile_journal_add(&j, 100, node, sizeof(node)), 0);
-    assert_int_equal(encfile_journal_add(&j, 0, hdr, sizeof(hdr)), 0);
-    assert_int_equal(encfile_journal_seal(&j, hdr_key, "/p"), 0);
-    assert_int_equal(encfile_journal_parse(j.data, j.size, &v), -EBADMSG);
-    encfile_journal_free(&j);
+    const struct { uint64_t length, at; bool header_last; } bad[] = {
+        { 550, 500, true },  /* a record past the new length */
+        { 1000, 500, false }, /* the header not last */
+        { 1000, 100, true },  /* a record over the header */
+    };
+    for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+        two_records(&j, bad[i].length, bad[i].at, bad[i].header_last);
+        assert_int_equal(encfile_journal_parse(j.data, j.size, &v), -EBADMSG);
+        encfile_journal_free(&j);
+    }
+    assert_int_equal(encfile_journal_add(&j, 0, "", 0), -EINVAL); /* an empty record */
     veil_err_clear();
 }
 
