@@ -69,6 +69,8 @@ int veil_encfile_open(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_
  */
 int veil_encfile_recover(const char *disk_path, const uint8_t key[VEIL_ENCFILE_KEY_SIZE],
                          const char *logical_path) _warn_unused_;
+/* Remove disk_path's write-back journal, if one is there: for a caller removing the file itself. */
+void veil_encfile_remove_journal(const char *disk_path);
 /* Read-only open of an already open file descriptor (duplicated; the caller keeps fd).
  * No journal is looked for: see veil_encfile_recover. */
 int veil_encfile_open_fd(int fd, const uint8_t key[VEIL_ENCFILE_KEY_SIZE], const char *logical_path,

@@ -98,3 +98,8 @@ int veil_encfile_recover(const char *disk_path, const uint8_t key[VEIL_ENCFILE_K
     if (discard && unlink(path) < 0 && errno != ENOENT) { /* the next write-back replaces it */ }
     return 0;
 }
+
+void veil_encfile_remove_journal(const char *disk_path) {
+    _cleanup_free_ char *path = NULL;
+    if (disk_path && encfile_journal_path(disk_path, &path) >= 0) unlink(path);
+}

@@ -444,6 +444,9 @@ void veil_shield_vault_forget(struct veil_shield_vault *v, const char *path) {
         copy_free(c);
     }
     if (v->hooks) v->hooks->removed(v->hooks->ctx, path);
+    /* a journal a crash left next to it would outlive the file (and keep its directory from being removed) */
+    char hp[PATH_MAX];
+    if (host_path(v, path, hp, sizeof(hp)) >= 0) veil_encfile_remove_journal(hp);
     pthread_mutex_unlock(&v->lock);
 }
 

@@ -16,7 +16,7 @@ trust+=(--trust /lib --trust /lib64 --trust /usr/lib/python3.11 --passthrough /p
         --passthrough /sys --encrypt "$work/enc" --key "$work/key")
 f=$work/enc/f
 run() { VEIL_LOG=debug "$HARNESS" "${trust[@]}" --cwd / -- /usr/bin/python3.11 -c "$1" >>"$work/out" 2>"$work/err"; }
-echo 1..12
+echo 1..13
 # four whole nodes (256 KiB), then 100 bytes more: the append touches node 4 only
 run 'import os
 fd = os.open("'"$f"'", os.O_WRONLY | os.O_CREAT, 0o600)
@@ -67,5 +67,18 @@ python3 -c 'import sys; sys.stdout.buffer.write(bytes(range(256)) * 8192 + b"y" 
 check "it decrypts to exactly the written bytes" \
   bash -c "'$VEIL' pfs decrypt --key '$work/key' --path '$h' '$h' '$work/plain-h' && cmp '$work/plain-h' '$work/expected-h'"
 check "it verifies" bash -c "'$VEIL' pfs verify --key '$work/key' --path '$h' '$h' >/dev/null"
+# a journal a crash left next to a file goes with the file: the app can remove the file, then its directory
+mkdir "$work/enc/sub"
+run 'import os
+fd = os.open("'"$work/enc/sub/x"'", os.O_WRONLY | os.O_CREAT, 0o600)
+os.write(fd, b"x")
+os.fsync(fd)'
+printf 'left by a crash' > "$work/enc/sub/.veil.$(printf x | sha256sum | cut -c1-32).journal"
+run 'import os
+os.unlink("'"$work/enc/sub/x"'")
+os.rmdir("'"$work/enc/sub"'")
+print("removed")'
+check "unlinking an encrypted file removes a journal left next to it (its directory can then be removed)" \
+  bash -c "grep -q removed '$work/out' && ! [ -e '$work/enc/sub' ]"
 [ $tap_failed = 0 ] || { cat "$work/err" | tail -20 >&2; }
 exit $tap_failed
