@@ -84,6 +84,12 @@ static int apply_entry(struct image_tree *t, struct archive_entry *e, unsigned l
     la_int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
     if (uid < 0 || uid > UINT32_MAX || gid < 0 || gid > UINT32_MAX) return veil_err(-EBADMSG, "layer member '%s' has a bad owner", path);
 
+    /* a symlink's target, and a hard link's, are checked before the node changes */
+    if (nt == IMAGE_NODE_SYMLINK) {
+        const char *target = archive_entry_symlink(e);
+        if (!target || !*target || strlen(target) > VEIL_MANIFEST_MAX_PATH)
+            return veil_err(-EBADMSG, "symlink '%s' has an empty or too long target", path);
+    }
     /* resolve the link target before the node changes (a link to itself is refused) */
     struct image_node *link_target = NULL;
     if (hardlink) {
@@ -105,6 +111,7 @@ static int apply_entry(struct image_tree *t, struct archive_entry *e, unsigned l
 
     n->present = true;
     n->implicit = false;
+    if (nt == IMAGE_NODE_FILE && (!n->was_file || layer < n->first_file_layer)) n->first_file_layer = layer;
     n->was_file |= nt == IMAGE_NODE_FILE;
     n->type = nt;
     n->layer = layer;
@@ -124,10 +131,7 @@ static int apply_entry(struct image_tree *t, struct archive_entry *e, unsigned l
         n->src_layer = layer;
         n->src_ordinal = ordinal;
     } else if (nt == IMAGE_NODE_SYMLINK) {
-        const char *target = archive_entry_symlink(e);
-        if (!target || !*target || strlen(target) > VEIL_MANIFEST_MAX_PATH)
-            return veil_err(-EBADMSG, "symlink '%s' has an empty or too long target", path);
-        if (!(n->target = strdup(target))) return -ENOMEM;
+        if (!(n->target = strdup(archive_entry_symlink(e)))) return -ENOMEM;
     }
     return 0;
 }
