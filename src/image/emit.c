@@ -303,9 +303,18 @@ static int cmp_source(const void *a, const void *b) {
  * verifies each blob's digest (in a second thread, see source.c) and that its
  * headers are those pass 1 built the tree from.
  */
+static size_t layer_end(const struct image_emit *e) {
+    return e->layer_end && e->source ? MIN(e->layer_end, e->source->layer_count) : e->source ? e->source->layer_count : 0;
+}
+
+/* Is n written (or hashed) by this emit: last written by one of its layers (a root directory: always)? */
+static bool in_part(const struct image_emit *e, const struct image_node *n) {
+    return !e->source || (n->layer >= e->layer_begin && n->layer < layer_end(e));
+}
+
 static int emit_files_from_layers(struct image_emit *e, struct image_node **files, size_t count, struct scratch *sc) {
     size_t next = 0;
-    for (size_t layer = 0; layer < e->source->layer_count; layer++) {
+    for (size_t layer = e->layer_begin; layer < layer_end(e); layer++) {
         _cleanup_(image_layer_stream_freep) struct image_layer_stream *st = NULL;
         _cleanup_(veil_hash_freep) struct veil_hash *fp = NULL;
         struct image_layer_ref *ref = &e->source->layers[layer];
@@ -361,20 +370,41 @@ static int emit_files_from_root(struct image_emit *e, struct image_node **files,
     return 0;
 }
 
+/* "dir/.wh.name": the layer hides `path` of the layers below it. */
+static int write_whiteout(struct image_emit *e, const char *path) {
+    if (!e->writer) return 0;
+    const char *base = strrchr(path, '/') + 1;
+    _cleanup_(archive_entry_freep) struct archive_entry *ae = archive_entry_new();
+    _cleanup_free_ char *name = NULL;
+    if (!ae || asprintf(&name, "%s%.*s.wh.%s", e->name_prefix, (int)(base - path - 1), path + 1, base) < 0) return -ENOMEM;
+    archive_entry_set_pathname(ae, name);
+    archive_entry_set_filetype(ae, AE_IFREG);
+    archive_entry_set_perm(ae, 0);
+    archive_entry_set_size(ae, 0);
+    if (archive_write_header(e->writer, ae) != ARCHIVE_OK) return writer_err(e->writer, name);
+    return 0;
+}
+
 int image_emit(struct image_emit *e) {
     _cleanup_free_ struct image_node **nodes = NULL;
     size_t count;
     int r = image_tree_list(e->tree, &nodes, &count);
     if (r < 0) return r;
-    /* directories and symlinks first, in path order (the root itself is not an entry) */
+    /* directories and symlinks first, in path order (the root itself is not an entry), then whiteouts */
     size_t file_count = 0;
     for (size_t i = 0; i < count; i++) {
         struct image_node *n = nodes[i];
-        if (n->type == IMAGE_NODE_FILE)
+        if (!in_part(e, n)) continue;
+        if (n->type == IMAGE_NODE_FILE) {
+            /* a group of hard links is written from one layer: it may not straddle the parts */
+            if (e->source && (n->src_layer < e->layer_begin || n->src_layer >= layer_end(e)))
+                return veil_err(-EINVAL, "%s is a hard link across the kept and the written layers", n->path);
             nodes[file_count++] = n;
-        else if (n != e->tree->root && (r = write_header(e, n, 0, NULL)) < 0)
+        } else if (n != e->tree->root && (r = write_header(e, n, 0, NULL)) < 0)
             return r;
     }
+    for (size_t i = 0; i < e->whiteout_count; i++)
+        if ((r = write_whiteout(e, e->whiteouts[i])) < 0) return r;
     /* then regular files in input order, each content group once */
     qsort(nodes, file_count, sizeof(*nodes), cmp_source);
     _cleanup_(scratch_done) struct scratch sc = { .buf = malloc(COPY_BLOCK), .small_fd = -1, .large_fd = -1,

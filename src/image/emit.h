@@ -24,6 +24,13 @@ struct image_emit {
      * files are only hashed. Only when no layer holds a file to encrypt. */
     struct image_ustar *verbatim;
     bool docker_names;
+    /* a part of the input (a kept lower part, or the flattened upper part above it):
+     * layers [layer_begin, layer_end) are read, and only nodes last written by one of
+     * them are written (or hashed); layer_end 0 = every layer */
+    size_t layer_begin, layer_end;
+    /* absolute paths the written layer hides from the layers below it (".wh." entries) */
+    char *const *whiteouts;
+    size_t whiteout_count;
 };
 
 /*

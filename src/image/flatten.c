@@ -14,26 +14,45 @@
 #include "manifest/file-digest.h"
 #include "rootfs.h"
 
+/*
+ * Apply layers [0, count); with `recheck`, each layer's header fingerprint must be the
+ * one pass 1 recorded (a second look at layers pass 1 read already), else it is recorded.
+ */
+static int apply_layers(struct image_tree *t, struct image_source *s, size_t count, bool recheck, struct image_progress *p) {
+    int r;
+    for (size_t i = 0; i < count; i++) {
+        _cleanup_(image_layer_stream_freep) struct image_layer_stream *st = NULL;
+        if ((r = image_layer_stream_open(s, i, false, &st)) < 0) return r;
+        uint64_t before = image_layer_stream_bytes(st);
+        uint8_t seen[VEIL_SHA256_SIZE];
+        if ((r = image_layer_apply(t, image_layer_stream_archive(st), (unsigned)i, recheck ? seen : s->layers[i].fingerprint)) < 0) {
+            char detail[512];
+            snprintf(detail, sizeof(detail), "%s", veil_err_msg()); /* veil_err() reuses that buffer */
+            return veil_err(r, "layer %zu (%s): %s", i, s->layers[i].member, detail);
+        }
+        if ((r = image_layer_stream_finish(st)) < 0) return r;
+        if (recheck && memcmp(seen, s->layers[i].fingerprint, sizeof(seen)) != 0)
+            return veil_err(-EBADMSG, "layer %s changed while it was being wrapped", s->layers[i].member);
+        if (p) image_progress_add(p, image_layer_stream_bytes(st) - before);
+    }
+    return 0;
+}
+
 int image_flatten(struct image_source *s, int root_fd, struct image_progress *p, struct image_tree **ret) {
     _cleanup_(image_tree_freep) struct image_tree *t = NULL;
     int r = image_tree_new(&t);
     if (r < 0) return r;
-    if (!s) {
-        if ((r = image_rootfs_scan(t, root_fd)) < 0) return r;
-    } else
-        for (size_t i = 0; i < s->layer_count; i++) {
-            _cleanup_(image_layer_stream_freep) struct image_layer_stream *st = NULL;
-            if ((r = image_layer_stream_open(s, i, false, &st)) < 0) return r;
-            uint64_t before = image_layer_stream_bytes(st);
-            if ((r = image_layer_apply(t, image_layer_stream_archive(st), (unsigned)i, s->layers[i].fingerprint)) < 0) {
-                char detail[512];
-                snprintf(detail, sizeof(detail), "%s", veil_err_msg()); /* veil_err() reuses that buffer */
-                return veil_err(r, "layer %zu (%s): %s", i, s->layers[i].member, detail);
-            }
-            if ((r = image_layer_stream_finish(st)) < 0) return r;
-            image_progress_add(p, image_layer_stream_bytes(st) - before);
-        }
-    if ((r = image_tree_check_symlinks(t)) < 0) return r;
+    r = s ? apply_layers(t, s, s->layer_count, false, p) : image_rootfs_scan(t, root_fd);
+    if (r < 0 || (r = image_tree_check_symlinks(t)) < 0) return r;
+    *ret = TAKE_PTR(t);
+    return 0;
+}
+
+int image_flatten_prefix(struct image_source *s, size_t count, struct image_tree **ret) {
+    _cleanup_(image_tree_freep) struct image_tree *t = NULL;
+    int r = image_tree_new(&t);
+    if (r < 0) return r;
+    if ((r = apply_layers(t, s, MIN(count, s->layer_count), true, NULL)) < 0) return r;
     *ret = TAKE_PTR(t);
     return 0;
 }

@@ -15,6 +15,13 @@
  */
 int image_flatten(struct image_source *s, int root_fd, struct image_progress *p, struct image_tree **ret) _warn_unused_;
 
+/*
+ * The tree of the first `count` layers alone (what a kept lower part of the image
+ * shows), for the whiteouts the flattened upper part needs. Each layer's headers
+ * must have the fingerprint pass 1 recorded.
+ */
+int image_flatten_prefix(struct image_source *s, size_t count, struct image_tree **ret) _warn_unused_;
+
 /* Read a (small) regular file of the flattened image into memory; after pass 2 its content
  * must hash to the node's sha256. */
 int image_read_node(struct image_source *s, int root_fd, const struct image_node *n, size_t max_size,

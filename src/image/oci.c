@@ -33,8 +33,26 @@ static const char *go_arch(void) {
     return "amd64";
 }
 
-int image_oci_config(const struct image_source *s, const char *layer_diff, const char *veil_diff, const char *measurement,
-                       const char *signer, char **ret, size_t *ret_size) {
+/* The input's history up to its kept-th entry that made a layer, or NULL when it does not say that much. */
+static json_t *kept_history(json_t *history, size_t kept) {
+    if (!json_is_array(history)) return NULL;
+    json_t *out = json_array();
+    size_t layers = 0, i;
+    json_t *h;
+    json_array_foreach(history, i, h) {
+        if (layers == kept) break;
+        json_array_append(out, h);
+        if (!json_is_true(json_object_get(h, "empty_layer"))) layers++;
+    }
+    if (layers != kept) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
+}
+
+int image_oci_config(const struct image_source *s, size_t kept, const char *layer_diff, const char *veil_diff,
+                     const char *measurement, const char *signer, char **ret, size_t *ret_size) {
     json_t *root = s && s->config ? json_deep_copy(s->config->root) : json_pack("{s:s, s:s, s:s}", "architecture", go_arch(), "os", "linux", "created", "1970-01-01T00:00:00Z");
     if (!root) return -ENOMEM;
     json_t *cfg = json_object_get(root, "config");
@@ -56,7 +74,21 @@ int image_oci_config(const struct image_source *s, const char *layer_diff, const
     }
     json_object_set_new(labels, VEIL_IMAGE_LABEL_MEASUREMENT, json_string(measurement));
     json_object_set_new(labels, VEIL_IMAGE_LABEL_SIGNER, json_string(signer));
-    if (layer_diff) {
+    if (layer_diff && kept) {
+        /* the input's lower layers kept: their diff ids and history, then the flattened layers above, then veil's */
+        json_t *ids = json_object_get(json_object_get(root, "rootfs"), "diff_ids"), *kept_ids = json_array();
+        for (size_t i = 0; i < kept; i++) json_array_append(kept_ids, json_array_get(ids, i));
+        json_array_append_new(kept_ids, json_string(layer_diff));
+        json_array_append_new(kept_ids, json_string(veil_diff));
+        json_object_set_new(root, "rootfs", json_pack("{s:s, s:o}", "type", "layers", "diff_ids", kept_ids));
+        json_t *history = kept_history(json_object_get(root, "history"), kept);
+        if (history) {
+            json_array_append_new(history, json_pack("{s:s}", "created_by", "veil wrap: the layers above, flattened"));
+            json_array_append_new(history, json_pack("{s:s}", "created_by", "veil wrap: /veil/veil-run and /veil/manifest"));
+            json_object_set_new(root, "history", history);
+        } else
+            json_object_del(root, "history");
+    } else if (layer_diff) {
         json_object_set_new(root, "rootfs", json_pack("{s:s, s:[s,s]}", "type", "layers", "diff_ids", layer_diff, veil_diff));
         json_object_set_new(root, "history", json_pack("[{s:s}, {s:s}]", "created_by", "veil wrap: the flattened image",
                                                        "created_by", "veil wrap: /veil/veil-run and /veil/manifest"));

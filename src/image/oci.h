@@ -16,12 +16,13 @@
 
 /*
  * The output config: the input's (or a new one for a root directory) with veil-run as
- * the entrypoint, the labels, and the layers: layer_diff non-NULL means one flattened
- * layer plus the veil layer; NULL keeps the input's diff ids and history and appends
- * the veil layer's. *ret is malloc'd compact JSON with sorted keys.
+ * the entrypoint, the labels, and the layers: the input's lowest `kept` layers (their
+ * diff ids and history), then layer_diff when not NULL (one layer flattened from all
+ * the input's layers above them), then the veil layer. *ret is malloc'd compact JSON
+ * with sorted keys.
  */
-int image_oci_config(const struct image_source *s, const char *layer_diff, const char *veil_diff, const char *measurement,
-                     const char *signer, char **ret, size_t *ret_size) _warn_unused_;
+int image_oci_config(const struct image_source *s, size_t kept, const char *layer_diff, const char *veil_diff,
+                     const char *measurement, const char *signer, char **ret, size_t *ret_size) _warn_unused_;
 /* Compact, key-sorted text of j (which is released); NULL on failure. */
 char *image_json_dump(json_t *j);
 /* The OCI media type to declare for a kept input layer. */

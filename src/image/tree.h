@@ -31,6 +31,7 @@ struct image_node {
     bool implicit;  /* created as a parent directory, not by an entry of its own */
     bool hardlink;  /* a FILE that came from a hard-link entry */
     bool was_file;  /* some layer has a regular file (or hard link) at this path */
+    unsigned first_file_layer; /* the lowest such layer (when was_file) */
     unsigned layer; /* the layer that last wrote this node */
     uint32_t mode;  /* permission bits */
     uint32_t uid, gid;

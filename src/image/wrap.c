@@ -131,7 +131,12 @@ static int write_veil_entries(struct archive *w, const char *prefix, const uint8
 
 struct wrap_state {
     const struct veil_wrap_options *o;
-    bool verbatim; /* keep the input's layers unchanged (nothing to encrypt in any of them) */
+    /* how many of the input's lowest layers are kept unchanged (no file to encrypt in them);
+     * verbatim: all of them, else the layers above are flattened into one new layer */
+    size_t kept;
+    bool verbatim;
+    char **whiteouts; /* with some layers kept: the paths of theirs the new layer hides */
+    size_t whiteout_count;
     struct image_source *source;
     int root_fd;
     struct image_tree *tree;
@@ -173,21 +178,66 @@ static int make_rules(struct wrap_state *w) {
 }
 
 /*
- * The input's layers can be kept byte for byte when no layer holds a file below an
- * encrypted path (not even one deleted or replaced by a later layer: it would stay in
- * the image in plaintext), and the output format can carry them as they are.
+ * How many of the input's lowest layers can be kept byte for byte: those below the
+ * first layer that holds a regular file below an encrypted path (not even one a later
+ * layer deleted or replaced: it would stay in the image in plaintext), as far as the
+ * output format can carry them as they are. The layers above are flattened into one.
  */
-static bool can_keep_layers(struct wrap_state *w) {
-    if (!w->source || w->o->format == VEIL_WRAP_DIR) return false;
-    for (size_t i = 0; i < w->source->layer_count; i++)
-        if (w->o->format == VEIL_WRAP_DOCKER_ARCHIVE && w->source->layers[i].compressed) return false;
+static size_t keepable_layers(struct wrap_state *w) {
+    if (!w->source || w->o->format == VEIL_WRAP_DIR) return 0;
+    size_t k = w->source->layer_count;
+    for (size_t i = 0; i < k; i++)
+        if (w->o->format == VEIL_WRAP_DOCKER_ARCHIVE && w->source->layers[i].compressed) k = i;
     struct image_tree *t = w->tree;
     for (size_t i = 0; i < t->bucket_count; i++)
         for (struct image_node *n = t->buckets[i]; n; n = n->hash_next) {
             const struct image_rule *rule = n->was_file ? image_rules_match(&w->rules, n->path, n->path_size) : NULL;
-            if (rule && rule->class == VEIL_MANIFEST_ENCRYPTED) return false;
+            if (rule && rule->class == VEIL_MANIFEST_ENCRYPTED) k = MIN(k, (size_t)n->first_file_layer);
         }
-    return true;
+    /* a hard link is written in the same layer as its target: none may straddle the line */
+    for (bool moved = true; moved && k > 0;) {
+        moved = false;
+        for (size_t i = 0; i < t->bucket_count; i++)
+            for (struct image_node *n = t->buckets[i]; n; n = n->hash_next)
+                if (n->present && n->type == IMAGE_NODE_FILE && n->src_layer < k && n->layer >= k) {
+                    k = n->src_layer;
+                    moved = true;
+                }
+    }
+    return k;
+}
+
+static void free_whiteouts(struct wrap_state *w) {
+    for (size_t i = 0; i < w->whiteout_count; i++) free(w->whiteouts[i]);
+    free(w->whiteouts);
+    w->whiteouts = NULL;
+    w->whiteout_count = 0;
+}
+
+/*
+ * What the kept layers show and the image does not: the new layer hides it. Only the
+ * topmost such path needs a whiteout (one whose parent is still a directory); a path
+ * whose type changed is replaced by the new layer's own entry.
+ */
+static int find_whiteouts(struct wrap_state *w) {
+    _cleanup_(image_tree_freep) struct image_tree *lower = NULL;
+    _cleanup_free_ struct image_node **nodes = NULL;
+    size_t count;
+    int r = image_flatten_prefix(w->source, w->kept, &lower);
+    if (r < 0 || (r = image_tree_list(lower, &nodes, &count)) < 0) return r;
+    if (!(w->whiteouts = calloc(MAX(count, (size_t)1), sizeof(*w->whiteouts)))) return -ENOMEM;
+    for (size_t i = 0; i < count; i++) {
+        const struct image_node *n = nodes[i];
+        if (n == lower->root || image_tree_get(w->tree, n->path)) continue;
+        char parent[VEIL_MANIFEST_MAX_PATH + 2];
+        size_t slash = (size_t)(strrchr(n->path, '/') - n->path);
+        snprintf(parent, sizeof(parent), "%.*s", (int)(slash ? slash : 1), n->path);
+        const struct image_node *p = image_tree_get(w->tree, parent);
+        if (!p || p->type != IMAGE_NODE_DIR) continue;
+        if (!(w->whiteouts[w->whiteout_count] = strdup(n->path))) return -ENOMEM;
+        w->whiteout_count++;
+    }
+    return 0;
 }
 
 /* Mark regular files below encrypted rules. */
@@ -294,9 +344,11 @@ struct layer_fill {
 
 static int fill_layer(struct archive *tw, const struct layer_fill *f) {
     if (!f->runtime) {
+        /* the flattened image, or with lower layers kept the flattened layers above them */
         struct image_emit e = { .source = f->w->source, .root_fd = f->w->root_fd, .tree = f->w->tree, .writer = tw,
                                 .name_prefix = "", .key = f->w->o->image_key, .tmp_dir = f->w->tmp_dir,
-                                .progress = &f->w->progress };
+                                .progress = &f->w->progress, .layer_begin = f->w->kept,
+                                .whiteouts = f->w->whiteouts, .whiteout_count = f->w->whiteout_count };
         return image_emit(&e);
     }
     return write_veil_entries(tw, "", f->runtime, f->runtime_size, f->manifest, f->manifest_size);
@@ -329,7 +381,8 @@ static int write_layer(struct image_ustar *u, bool docker, const struct layer_fi
     return 0;
 }
 
-/* The archive outputs: one flattened layer and the veil layer inside an OCI or docker archive. */
+/* The archive outputs: the image's layers (kept, flattened, or the lower ones kept and the rest flattened) and
+   the veil layer, inside an OCI or docker archive. */
 static int wrap_to_archive(struct wrap_state *w, const uint8_t *runtime, size_t runtime_size, struct veil_wrap_result *res) {
     const struct veil_wrap_options *o = w->o;
     bool docker = o->format == VEIL_WRAP_DOCKER_ARCHIVE;
@@ -357,16 +410,18 @@ static int wrap_to_archive(struct wrap_state *w, const uint8_t *runtime, size_t 
         r = -ENOMEM;
         goto fail;
     }
-    if (w->verbatim) {
+    if (w->kept) {
+        /* the kept layers, copied as they are (their files hashed on the way) */
         struct image_emit e = { .source = w->source, .root_fd = -1, .tree = w->tree, .tmp_dir = w->tmp_dir,
-                                .progress = &w->progress, .verbatim = &u, .docker_names = docker };
+                                .progress = &w->progress, .verbatim = &u, .docker_names = docker, .layer_end = w->kept };
         if ((r = image_emit(&e)) < 0) goto fail;
-        for (size_t i = 0; i < w->source->layer_count; i++) {
+        for (size_t i = 0; i < w->kept; i++) {
             const struct image_layer_ref *l = &w->source->layers[i];
             if ((r = image_oci_add_layer(oci_layers, docker_layers, image_oci_layer_media_type(l), l->digest, (uint64_t)l->size)) < 0)
                 goto fail;
         }
-    } else {
+    }
+    if (!w->verbatim) {
         struct layer_fill flat = { .w = w };
         if ((r = write_layer(&u, docker, &flat, layer_digest, &layer_size)) < 0 ||
             (r = image_oci_add_layer(oci_layers, docker_layers, IMAGE_MEDIA_LAYER, layer_digest, layer_size)) < 0)
@@ -382,7 +437,7 @@ static int wrap_to_archive(struct wrap_state *w, const uint8_t *runtime, size_t 
     /* config, manifest, index */
     if ((r = veil_sha256(runtime, runtime_size, runtime_digest)) < 0 ||
         (r = finish_labels(res, runtime_digest, body_digest, measurement, signer)) < 0 ||
-        (r = image_oci_config(w->source, w->verbatim ? NULL : layer_digest, veil_digest, measurement, signer, &config, &config_size)) < 0 ||
+        (r = image_oci_config(w->source, w->kept, w->verbatim ? NULL : layer_digest, veil_digest, measurement, signer, &config, &config_size)) < 0 ||
         (r = image_sha256_string(config, config_size, config_digest)) < 0)
         goto fail;
     if (docker) {
@@ -462,7 +517,9 @@ int veil_image_wrap(const struct veil_wrap_options *o, struct veil_wrap_result *
     }
     mark_encrypted(&w, &res.content_size);
     if ((r = image_rules_check_volumes_empty(&w.rules, w.tree)) < 0) goto out;
-    w.verbatim = can_keep_layers(&w);
+    w.kept = keepable_layers(&w);
+    w.verbatim = w.source && w.kept == w.source->layer_count;
+    if (w.kept && !w.verbatim && (r = find_whiteouts(&w)) < 0) goto out;
     /* the start-up configuration is decided again after the copy (from verified bytes);
      * deciding it now makes a wrong --user or --entrypoint fail before the long part */
     {
@@ -487,6 +544,7 @@ int veil_image_wrap(const struct veil_wrap_options *o, struct veil_wrap_result *
     image_progress_end(&w.progress);
     if (r >= 0) *ret = res;
 out:
+    free_whiteouts(&w);
     free(w.tmp_dir);
     image_rules_done(&w.rules);
     image_tree_free(w.tree);
