@@ -15,11 +15,7 @@
 #include <unistd.h>
 
 #include "base/err.h"
-#include "base/fileio.h"
 #include "base/log.h"
-#include "crypto/hash.h"
-#include "crypto/random.h"
-#include "manifest/file-digest.h"
 #include "trusted-verify.h"
 
 #ifndef MFD_EXEC
