@@ -105,6 +105,14 @@ static ino_t write_two_versions(const char *path, uint8_t **old, size_t *old_siz
     return st.st_ino;
 }
 
+/* Write versions 1 and 2 of path, keeping the journal of the in-place write: its bytes, and the file's before. */
+static uint8_t *kept_journal(const char *path, const char *journal, uint8_t **old, size_t *old_size, size_t *journal_size) {
+    keep_journal = true;
+    write_two_versions(path, old, old_size);
+    keep_journal = false;
+    return read_all(journal, journal_size);
+}
+
 static void test_in_place(void **state) {
     (void)state;
     char *path = test_path(dir, "aof"), *journal = journal_of(path);
@@ -159,10 +167,7 @@ static void test_crash_states(void **state) {
     char *path = test_path(dir, "aof"), *journal = journal_of(path);
     uint8_t *buf = malloc(SIZE + 5000), *old;
     size_t size, old_size, new_size, journal_size;
-    keep_journal = true;
-    write_two_versions(path, &old, &old_size);
-    keep_journal = false;
-    uint8_t *new = read_all(path, &new_size), *jnl = read_all(journal, &journal_size);
+    uint8_t *jnl = kept_journal(path, journal, &old, &old_size, &journal_size), *new = read_all(path, &new_size);
     assert_true(new_size > old_size);
 
     for (int s = 0; s < 4; s++) {
@@ -221,10 +226,7 @@ static void test_bad_journals(void **state) {
     char *path = test_path(dir, "aof"), *journal = journal_of(path);
     uint8_t *buf = malloc(SIZE + 5000), *old;
     size_t size, old_size, journal_size;
-    keep_journal = true;
-    write_two_versions(path, &old, &old_size);
-    keep_journal = false;
-    uint8_t *jnl = read_all(journal, &journal_size);
+    uint8_t *jnl = kept_journal(path, journal, &old, &old_size, &journal_size);
 
     for (int s = 0; s < 3; s++) {
         write_all(path, old, old_size);
