@@ -14,7 +14,6 @@
 #include <sys/wait.h>
 
 #include "base/err.h"
-#include "base/fileio.h"
 #include "encfile/journal.h"
 #include "helpers.h"
 
@@ -37,19 +36,6 @@ static char *journal_of(const char *path) {
     char *j;
     assert_int_equal(encfile_journal_path(path, &j), 0);
     return j;
-}
-
-static uint8_t *read_all(const char *path, size_t *size) {
-    uint8_t *data;
-    assert_int_equal(veil_read_file(path, (size_t)1 << 30, &data, size), 0);
-    return data;
-}
-
-static void write_all(const char *path, const uint8_t *data, size_t size) {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    assert_true(fd >= 0);
-    assert_int_equal(veil_write_all(fd, data, size), 0);
-    close(fd);
 }
 
 /* Version 1: SIZE bytes from seed 1. Version 2: node 3 rewritten, and 5000 bytes appended. */
@@ -85,7 +71,7 @@ static ino_t write_two_versions(const char *path, uint8_t **old, size_t *old_siz
     size_t size;
     contents(1, buf, &size);
     assert_int_equal(veil_encfile_store(path, test_key, LOGICAL, 1, buf, size, 0600), 0);
-    if (old) *old = read_all(path, old_size);
+    if (old) *old = test_read_bytes(path, old_size);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     struct veil_encfile *f;
@@ -110,7 +96,7 @@ static uint8_t *kept_journal(const char *path, const char *journal, uint8_t **ol
     keep_journal = true;
     write_two_versions(path, old, old_size);
     keep_journal = false;
-    return read_all(journal, journal_size);
+    return test_read_bytes(journal, journal_size);
 }
 
 static void test_in_place(void **state) {
@@ -167,7 +153,7 @@ static void test_crash_states(void **state) {
     char *path = test_path(dir, "aof"), *journal = journal_of(path);
     uint8_t *buf = malloc(SIZE + 5000), *old;
     size_t size, old_size, new_size, journal_size;
-    uint8_t *jnl = kept_journal(path, journal, &old, &old_size, &journal_size), *new = read_all(path, &new_size);
+    uint8_t *jnl = kept_journal(path, journal, &old, &old_size, &journal_size), *new = test_read_bytes(path, &new_size);
     assert_true(new_size > old_size);
 
     for (int s = 0; s < 4; s++) {
@@ -180,8 +166,8 @@ static void test_crash_states(void **state) {
             memcpy(img + ENCFILE_HEADER_SIZE, new + ENCFILE_HEADER_SIZE, new_size - ENCFILE_HEADER_SIZE);
             img_size = new_size;
         }
-        write_all(path, img, img_size);
-        write_all(journal, jnl, journal_size);
+        test_write_bytes(path, img, img_size);
+        test_write_bytes(journal, jnl, journal_size);
         if (s == 1 || s == 2) {
             /* without the journal the half-written file is refused, not read wrong */
             struct veil_encfile *f;
@@ -202,13 +188,13 @@ static void test_crash_states(void **state) {
     /* a stale journal (the file moved on to another genuine version): removed, the file untouched */
     contents(7, buf, &size);
     assert_int_equal(veil_encfile_store(path, test_key, LOGICAL, 7, buf, size, 0600), 0);
-    write_all(journal, jnl, journal_size);
+    test_write_bytes(journal, jnl, journal_size);
     assert_int_equal(check_version(path), 7);
     assert_int_equal(access(journal, F_OK), -1);
 
     /* the file is gone: nothing to finish, the journal goes too */
     unlink(path);
-    write_all(journal, jnl, journal_size);
+    test_write_bytes(journal, jnl, journal_size);
     assert_int_equal(veil_encfile_recover(path, test_key, LOGICAL), 0);
     assert_int_equal(access(journal, F_OK), -1);
 
@@ -229,14 +215,14 @@ static void test_bad_journals(void **state) {
     uint8_t *jnl = kept_journal(path, journal, &old, &old_size, &journal_size);
 
     for (int s = 0; s < 3; s++) {
-        write_all(path, old, old_size);
+        test_write_bytes(path, old, old_size);
         uint8_t *bad = malloc(journal_size);
         memcpy(bad, jnl, journal_size);
         size_t bad_size = journal_size;
         if (s == 0) bad_size -= 1000;             /* torn while it was written */
         if (s == 1) bad[journal_size / 2] ^= 1;   /* a flipped byte in a record */
         if (s == 2) bad[ENCFILE_JOURNAL_FIXED + 3] ^= 0x80; /* a record moved elsewhere */
-        write_all(journal, bad, bad_size);
+        test_write_bytes(journal, bad, bad_size);
         assert_int_equal(check_version(path), 1); /* the file as it was: the old version, whole */
         assert_int_equal(access(journal, F_OK), 0); /* not ours to delete */
         free(bad);
@@ -247,7 +233,7 @@ static void test_bad_journals(void **state) {
     contents(1, buf, &size);
     assert_int_equal(veil_encfile_store(other, test_key, "/data/other", 1, buf, size, 0600), 0);
     char *other_journal = journal_of(other);
-    write_all(other_journal, jnl, journal_size);
+    test_write_bytes(other_journal, jnl, journal_size);
     assert_int_equal(veil_encfile_recover(other, test_key, "/data/other"), 0);
     assert_int_equal(access(other_journal, F_OK), 0);
     struct veil_encfile *f;
@@ -256,8 +242,8 @@ static void test_bad_journals(void **state) {
     veil_encfile_free(f);
 
     /* the wrong key: nothing happens; with the right one the write-back is finished */
-    write_all(path, old, old_size);
-    write_all(journal, jnl, journal_size);
+    test_write_bytes(path, old, old_size);
+    test_write_bytes(journal, jnl, journal_size);
     uint8_t wrong[VEIL_ENCFILE_KEY_SIZE];
     memset(wrong, 0x5a, sizeof(wrong));
     assert_int_equal(veil_encfile_recover(path, wrong, LOGICAL), 0);
@@ -266,7 +252,7 @@ static void test_bad_journals(void **state) {
     assert_int_equal(access(journal, F_OK), -1);
 
     /* a later in-place write-back replaces a journal left behind */
-    write_all(journal, jnl, journal_size - 1000);
+    test_write_bytes(journal, jnl, journal_size - 1000);
     assert_int_equal(veil_encfile_open(path, test_key, LOGICAL, VEIL_ENCFILE_WRITE, NULL, &f), 0);
     assert_int_equal(veil_encfile_pwrite(f, "x", 1, 5), 1);
     assert_int_equal(veil_encfile_flush(f), 0);
